@@ -1,0 +1,20 @@
+// Choosing where the network runs.
+#pragma once
+
+#include <string>
+
+#include <c10/core/Device.h>
+
+namespace tagclip {
+
+// "cpu", "cuda" or "cuda:N". Throws UsageError for anything else, for CUDA when this build
+// of LibTorch has no CUDA, and for a CUDA device that is absent.
+c10::Device parse_device(const std::string& text);
+
+// Whether this binary was built against a LibTorch with CUDA.
+bool cuda_compiled_in();
+
+// Sets LibTorch's intra-op thread count; 0 means all cores. Returns the count in force.
+int set_thread_count(int threads);
+
+}  // namespace tagclip

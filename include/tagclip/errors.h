@@ -1,0 +1,67 @@
+// Typed errors thrown by the tagclip library. Each carries the file (or prompt, or
+// tensor) it is about, so the command line can print one clear line and exit non-zero.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace tagclip {
+
+// Base of every error the library throws on purpose.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+// A checkpoint that cannot be used: not a TorchScript archive, a ResNet CLIP, a missing
+// or mis-shaped tensor. `path()` is the file, `tensor()` the entry's name (may be empty).
+class ModelError : public Error {
+ public:
+  ModelError(std::string path, std::string tensor, const std::string& problem)
+      : Error(path + (tensor.empty() ? "" : ": tensor '" + tensor + "'") + ": " + problem),
+        path_(std::move(path)),
+        tensor_(std::move(tensor)) {}
+  const std::string& path() const { return path_; }
+  const std::string& tensor() const { return tensor_; }
+
+ private:
+  std::string path_;
+  std::string tensor_;
+};
+
+// An image that cannot be read or decoded.
+class ImageError : public Error {
+ public:
+  ImageError(std::string path, const std::string& problem)
+      : Error(path + ": " + problem), path_(std::move(path)) {}
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// The BPE vocabulary file is unusable, or a prompt cannot be tokenized.
+class TokenizerError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A class list, background list or template file is malformed.
+class VocabularyError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A text-embedding cache entry is damaged or cannot be written.
+class CacheError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A bad option value (device string, thread count, ...).
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace tagclip

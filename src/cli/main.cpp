@@ -1,0 +1,42 @@
+// tagclip command line: parses options, sets up logging, calls the library and maps
+// errors to exit statuses. No pipeline logic lives here.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "exit_codes.h"
+#include "info_command.h"
+#include "random_checkpoint_command.h"
+#include "tagclip/errors.h"
+
+int main(int argc, char** argv) {
+  using namespace tagclip::cli;
+  CLI::App app{"tagclip " TAGCLIP_VERSION
+               ": tag images with every class of an open vocabulary they contain, "
+               "using TagCLIP (Lin et al., AAAI 2024) on a frozen CLIP ViT.\n"
+               "Exit status: 0 success, 1 some images failed, 2 usage error, "
+               "3 model/tokenizer/vocabulary could not be loaded."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", TAGCLIP_VERSION);
+  int exit_code = kExitOk;
+  register_info_command(app, exit_code);
+  register_random_checkpoint_command(app, exit_code);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int status = app.exit(e);  // prints help or the parse error
+    return status == 0 ? kExitOk : kExitUsage;
+  } catch (const tagclip::UsageError& e) {
+    std::cerr << "tagclip: " << e.what() << std::endl;
+    return kExitUsage;
+  } catch (const tagclip::Error& e) {
+    std::cerr << "tagclip: " << e.what() << std::endl;
+    return kExitLoadFailed;
+  } catch (const std::exception& e) {
+    std::cerr << "tagclip: unexpected error: " << e.what() << std::endl;
+    return kExitLoadFailed;
+  }
+  return exit_code;
+}

@@ -1,0 +1,70 @@
+#include "random_checkpoint_command.h"
+
+#include <iostream>
+#include <memory>
+
+#include "exit_codes.h"
+#include "tagclip/errors.h"
+#include "tagclip/random_checkpoint.h"
+
+namespace tagclip::cli {
+namespace {
+
+struct RandomCheckpointOptions {
+  std::string output;
+  std::string preset = "small";
+  RandomCheckpointSpec spec;
+  int64_t width = 0, layers = 0, patch = 0, grid = 0, embed = 0, text_width = 0, text_layers = 0;
+  bool float32 = false;
+};
+
+RandomCheckpointSpec spec_for(const RandomCheckpointOptions& o) {
+  RandomCheckpointSpec spec;
+  if (o.preset == "vit-b16") {
+    spec = RandomCheckpointSpec::vit_b16();
+  } else if (o.preset != "small") {
+    throw UsageError("unknown preset '" + o.preset + "' (small or vit-b16)");
+  }
+  auto set_if = [](int64_t value, int64_t& field) { if (value > 0) field = value; };
+  set_if(o.width, spec.vision_width);
+  set_if(o.layers, spec.vision_layers);
+  set_if(o.patch, spec.patch_size);
+  set_if(o.grid, spec.grid_size);
+  set_if(o.embed, spec.embed_dim);
+  set_if(o.text_width, spec.text_width);
+  set_if(o.text_layers, spec.text_layers);
+  spec.seed = o.spec.seed;
+  spec.store_float16 = !o.float32;
+  return spec;
+}
+
+}  // namespace
+
+void register_random_checkpoint_command(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<RandomCheckpointOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "random-checkpoint",
+      "Write a CLIP ViT checkpoint with seeded random weights in the OpenAI layout "
+      "(TorchScript, fp16). Its tags mean nothing; it exists for tests and benchmarks.");
+  cmd->add_option("output", o->output, "Path of the .pt file to write")->required();
+  cmd->add_option("--preset", o->preset,
+                  "small: 12 blocks of width 128, patch 16, 224 px, 2 text blocks of width 64; "
+                  "vit-b16: the sizes of OpenAI's ViT-B/16")
+      ->capture_default_str();
+  cmd->add_option("--seed", o->spec.seed, "Seed of the weights")->capture_default_str();
+  cmd->add_option("--width", o->width, "Vision width (multiple of 64), overrides the preset");
+  cmd->add_option("--layers", o->layers, "Vision blocks, overrides the preset");
+  cmd->add_option("--patch", o->patch, "Patch size, overrides the preset");
+  cmd->add_option("--grid", o->grid, "Patches per side at the input resolution");
+  cmd->add_option("--embed", o->embed, "Joint embedding size");
+  cmd->add_option("--text-width", o->text_width, "Text width (multiple of 64)");
+  cmd->add_option("--text-layers", o->text_layers, "Text blocks");
+  cmd->add_flag("--float32", o->float32, "Store float32 instead of float16");
+  cmd->callback([o, &exit_code] {
+    write_random_checkpoint(o->output, spec_for(*o));
+    std::cerr << "wrote " << o->output << std::endl;
+    exit_code = kExitOk;
+  });
+}
+
+}  // namespace tagclip::cli
