@@ -1,9 +1,11 @@
 #include "tagclip/random_checkpoint.h"
 
-#include <cmath>
-#include <vector>
-
 #include <torch/script.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <vector>
 
 #include "tagclip/errors.h"
 
@@ -23,14 +25,43 @@ uint64_t fnv1a(const std::string& text) {
   return hash;
 }
 
-// Builds the module tree of an OpenAI checkpoint and fills each tensor with
-// center + spread * u, u uniform in [-sqrt(3), sqrt(3)) (unit variance).
-class CheckpointBuilder {
+// Fills each tensor with center + spread * u, u uniform in [-sqrt(3), sqrt(3)) (unit
+// variance), with the standard deviations of CLIP's own initialisation.
+class RandomStateBuilder {
  public:
-  explicit CheckpointBuilder(const RandomCheckpointSpec& spec) : spec_(spec) {}
+  explicit RandomStateBuilder(const RandomCheckpointSpec& spec) : spec_(spec) {}
 
-  at::Tensor values(const std::string& name, at::IntArrayRef shape, double spread,
-                    double center = 0.0) const {
+  StateDict build() {
+    const RandomCheckpointSpec& s = spec_;
+    const int64_t vw = s.vision_width, tw = s.text_width;
+    const double vscale = std::pow(vw, -0.5);
+    add("visual.conv1.weight", {vw, 3, s.patch_size, s.patch_size},
+        std::pow(3.0 * s.patch_size * s.patch_size, -0.5));
+    add("visual.class_embedding", {vw}, vscale);
+    add("visual.positional_embedding", {s.grid_size * s.grid_size + 1, vw}, vscale);
+    add_layer_norm("visual.ln_pre", vw);
+    for (int64_t i = 0; i < s.vision_layers; ++i)
+      add_block("visual.transformer.resblocks." + std::to_string(i) + ".", vw, s.vision_layers);
+    add_layer_norm("visual.ln_post", vw);
+    add("visual.proj", {vw, s.embed_dim}, vscale);
+
+    for (int64_t i = 0; i < s.text_layers; ++i)
+      add_block("transformer.resblocks." + std::to_string(i) + ".", tw, s.text_layers);
+    add("token_embedding.weight", {s.vocab_size, tw}, 0.02);
+    add("positional_embedding", {s.context_length, tw}, 0.01);
+    add_layer_norm("ln_final", tw);
+    add("text_projection", {tw, s.embed_dim}, std::pow(tw, -0.5));
+    // log(100): the temperature released CLIP models converged to.
+    state_["logit_scale"] = at::full({}, std::log(100.0), at::kFloat);
+    // The releases carry these three integers as extra state-dict entries.
+    state_["input_resolution"] = at::full({}, s.patch_size * s.grid_size, at::kLong);
+    state_["context_length"] = at::full({}, s.context_length, at::kLong);
+    state_["vocab_size"] = at::full({}, s.vocab_size, at::kLong);
+    return std::move(state_);
+  }
+
+ private:
+  void add(const std::string& name, at::IntArrayRef shape, double spread, double center = 0.0) {
     at::Tensor out = at::empty(shape, at::kFloat);
     float* data = out.data_ptr<float>();
     const uint64_t stream = splitmix64(spec_.seed ^ fnv1a(name));
@@ -40,97 +71,33 @@ class CheckpointBuilder {
                           (1.0 / 9007199254740992.0);
       data[i] = static_cast<float>(center + spread * std::sqrt(3.0) * (2.0 * unit - 1.0));
     }
-    return spec_.store_float16 ? out.to(at::kHalf) : out;
-  }
-
-  void add_block(torch::jit::Module& parent, const std::string& prefix, int64_t index,
-                 int64_t width, int64_t layers) const {
-    const std::string p = prefix + std::to_string(index) + ".";
-    const double attn_std = std::pow(width, -0.5);
-    const double proj_std = attn_std * std::pow(2.0 * layers, -0.5);
-    const double fc_std = std::pow(2.0 * width, -0.5);
-    torch::jit::Module block("__torch__.ResidualAttentionBlock");
-    torch::jit::Module attn("__torch__.MultiheadAttention");
-    attn.register_parameter("in_proj_weight", values(p + "attn.in_proj_weight", {3 * width, width}, attn_std), false);
-    attn.register_parameter("in_proj_bias", values(p + "attn.in_proj_bias", {3 * width}, 0.02), false);
-    attn.register_module("out_proj", linear(p + "attn.out_proj", width, width, proj_std));
-    block.register_module("attn", attn);
-    block.register_module("ln_1", layer_norm(p + "ln_1", width));
-    torch::jit::Module mlp("__torch__.Sequential");
-    mlp.register_module("c_fc", linear(p + "mlp.c_fc", 4 * width, width, fc_std));
-    mlp.register_module("c_proj", linear(p + "mlp.c_proj", width, 4 * width, proj_std));
-    block.register_module("mlp", mlp);
-    block.register_module("ln_2", layer_norm(p + "ln_2", width));
-    parent.register_module(std::to_string(index), block);
-  }
-
-  torch::jit::Module linear(const std::string& name, int64_t out, int64_t in, double std) const {
-    torch::jit::Module m("__torch__.Linear");
-    m.register_parameter("weight", values(name + ".weight", {out, in}, std), false);
-    m.register_parameter("bias", values(name + ".bias", {out}, 0.02), false);
-    return m;
+    state_[name] = spec_.store_float16 ? out.to(at::kHalf) : out;
   }
 
   // Weights near 1 and non-zero biases, so a wrong LayerNorm in the loader shows.
-  torch::jit::Module layer_norm(const std::string& name, int64_t width) const {
-    torch::jit::Module m("__torch__.LayerNorm");
-    m.register_parameter("weight", values(name + ".weight", {width}, 0.1, 1.0), false);
-    m.register_parameter("bias", values(name + ".bias", {width}, 0.05), false);
-    return m;
+  void add_layer_norm(const std::string& name, int64_t width) {
+    add(name + ".weight", {width}, 0.1, 1.0);
+    add(name + ".bias", {width}, 0.05);
   }
 
-  torch::jit::Module transformer(const std::string& prefix, int64_t width, int64_t layers) const {
-    torch::jit::Module t("__torch__.Transformer");
-    torch::jit::Module blocks("__torch__.Sequential");
-    for (int64_t i = 0; i < layers; ++i) add_block(blocks, prefix + "resblocks.", i, width, layers);
-    t.register_module("resblocks", blocks);
-    return t;
+  void add_block(const std::string& p, int64_t width, int64_t layers) {
+    const double attn_std = std::pow(width, -0.5);
+    const double proj_std = attn_std * std::pow(2.0 * layers, -0.5);
+    const double fc_std = std::pow(2.0 * width, -0.5);
+    add(p + "attn.in_proj_weight", {3 * width, width}, attn_std);
+    add(p + "attn.in_proj_bias", {3 * width}, 0.02);
+    add(p + "attn.out_proj.weight", {width, width}, proj_std);
+    add(p + "attn.out_proj.bias", {width}, 0.02);
+    add_layer_norm(p + "ln_1", width);
+    add(p + "mlp.c_fc.weight", {4 * width, width}, fc_std);
+    add(p + "mlp.c_fc.bias", {4 * width}, 0.02);
+    add(p + "mlp.c_proj.weight", {width, 4 * width}, proj_std);
+    add(p + "mlp.c_proj.bias", {width}, 0.02);
+    add_layer_norm(p + "ln_2", width);
   }
 
-  torch::jit::Module build() const {
-    const RandomCheckpointSpec& s = spec_;
-    const int64_t vw = s.vision_width, tw = s.text_width;
-    torch::jit::Module root("__torch__.CLIP");
-
-    torch::jit::Module visual("__torch__.VisionTransformer");
-    torch::jit::Module conv1("__torch__.Conv2d");
-    conv1.register_parameter("weight",
-                             values("visual.conv1.weight", {vw, 3, s.patch_size, s.patch_size},
-                                    std::pow(3.0 * s.patch_size * s.patch_size, -0.5)),
-                             false);
-    visual.register_module("conv1", conv1);
-    const double vscale = std::pow(vw, -0.5);
-    visual.register_parameter("class_embedding", values("visual.class_embedding", {vw}, vscale), false);
-    visual.register_parameter(
-        "positional_embedding",
-        values("visual.positional_embedding", {s.grid_size * s.grid_size + 1, vw}, vscale), false);
-    visual.register_module("ln_pre", layer_norm("visual.ln_pre", vw));
-    visual.register_module("transformer", transformer("visual.transformer.", vw, s.vision_layers));
-    visual.register_module("ln_post", layer_norm("visual.ln_post", vw));
-    visual.register_parameter("proj", values("visual.proj", {vw, s.embed_dim}, vscale), false);
-    root.register_module("visual", visual);
-
-    root.register_module("transformer", transformer("transformer.", tw, s.text_layers));
-    torch::jit::Module token_embedding("__torch__.Embedding");
-    token_embedding.register_parameter(
-        "weight", values("token_embedding.weight", {s.vocab_size, tw}, 0.02), false);
-    root.register_module("token_embedding", token_embedding);
-    root.register_parameter("positional_embedding",
-                            values("positional_embedding", {s.context_length, tw}, 0.01), false);
-    root.register_module("ln_final", layer_norm("ln_final", tw));
-    root.register_parameter("text_projection",
-                            values("text_projection", {tw, s.embed_dim}, std::pow(tw, -0.5)), false);
-    // log(100): the temperature released CLIP models converged to.
-    root.register_parameter("logit_scale", at::full({}, std::log(100.0), at::kFloat), false);
-    // The releases carry these three integers as extra state-dict entries.
-    root.register_buffer("input_resolution", at::full({}, s.patch_size * s.grid_size, at::kLong));
-    root.register_buffer("context_length", at::full({}, s.context_length, at::kLong));
-    root.register_buffer("vocab_size", at::full({}, s.vocab_size, at::kLong));
-    return root;
-  }
-
- private:
   const RandomCheckpointSpec& spec_;
+  StateDict state_;
 };
 
 }  // namespace
@@ -150,8 +117,55 @@ RandomCheckpointSpec RandomCheckpointSpec::vit_b16() {
 void write_random_checkpoint(const std::string& path, const RandomCheckpointSpec& spec) {
   if (spec.vision_width % 64 != 0 || spec.text_width % 64 != 0)
     throw UsageError("random checkpoint widths must be multiples of 64");
+  save_state_dict(random_state_dict(spec), path);
+}
+
+StateDict random_state_dict(const RandomCheckpointSpec& spec) {
+  return RandomStateBuilder(spec).build();
+}
+
+void save_state_dict(const StateDict& state, const std::string& path) {
+  // Dotted names become nested submodules ("visual.conv1.weight" -> visual / conv1 /
+  // weight), which is how TorchScript archives of nn.Modules name their tensors.
+  torch::jit::Module root("__torch__.CLIP");
+  std::map<std::string, torch::jit::Module> modules;  // dotted prefix -> module
+  std::vector<std::string> prefixes;                  // creation order, parents first
+  auto module_for = [&](const std::string& prefix) -> torch::jit::Module& {
+    auto it = modules.find(prefix);
+    if (it == modules.end()) {
+      it = modules.emplace(prefix, torch::jit::Module("__torch__.Module")).first;
+      prefixes.push_back(prefix);
+    }
+    return it->second;
+  };
+  for (const auto& [name, tensor] : state) {
+    const auto dot = name.rfind('.');
+    std::string parent = dot == std::string::npos ? "" : name.substr(0, dot);
+    const std::string leaf = dot == std::string::npos ? name : name.substr(dot + 1);
+    // Every ancestor prefix ("visual", "visual.conv1") gets its module.
+    for (size_t dot_at = parent.find('.'); dot_at != std::string::npos;
+         dot_at = parent.find('.', dot_at + 1))
+      module_for(parent.substr(0, dot_at));
+    if (!parent.empty()) module_for(parent);
+    torch::jit::Module& owner = parent.empty() ? root : module_for(parent);
+    if (tensor.is_floating_point())
+      owner.register_parameter(leaf, tensor, /*is_buffer=*/false);
+    else
+      owner.register_buffer(leaf, tensor);
+  }
+  // Attach children to parents, deepest first, so each child is complete when copied in.
+  std::sort(prefixes.begin(), prefixes.end(), [](const std::string& a, const std::string& b) {
+    return std::count(a.begin(), a.end(), '.') > std::count(b.begin(), b.end(), '.');
+  });
+  for (const std::string& prefix : prefixes) {
+    const auto dot = prefix.rfind('.');
+    torch::jit::Module& parent =
+        dot == std::string::npos ? root : modules.at(prefix.substr(0, dot));
+    parent.register_module(dot == std::string::npos ? prefix : prefix.substr(dot + 1),
+                           modules.at(prefix));
+  }
   try {
-    CheckpointBuilder(spec).build().save(path);
+    root.save(path);
   } catch (const c10::Error& e) {
     throw Error(path + ": cannot write checkpoint: " + e.what_without_backtrace());
   }

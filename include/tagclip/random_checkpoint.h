@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "tagclip/checkpoint.h"
+
 namespace tagclip {
 
 struct RandomCheckpointSpec {
@@ -29,5 +31,12 @@ struct RandomCheckpointSpec {
 
 // Writes the archive to `path` (parent folder must exist). Throws tagclip::Error on I/O errors.
 void write_random_checkpoint(const std::string& path, const RandomCheckpointSpec& spec);
+
+// The named tensors write_random_checkpoint stores.
+StateDict random_state_dict(const RandomCheckpointSpec& spec);
+
+// Writes any named tensors as a TorchScript archive in the layout of the OpenAI releases
+// (dotted names as nested modules; floating tensors as parameters, others as buffers).
+void save_state_dict(const StateDict& state, const std::string& path);
 
 }  // namespace tagclip
