@@ -1,0 +1,33 @@
+// Preprocessing: decoded RGB pixels -> the normalised tensor CLIP's image encoder takes,
+// as the reference builds it (PIL bicubic resize to a patch-aligned size, ToTensor,
+// Normalize with CLIP's mean and std).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <array>
+#include <opencv2/core.hpp>
+#include <utility>
+
+namespace tagclip {
+
+// Per-channel statistics of CLIP's training images, RGB order.
+inline constexpr std::array<float, 3> kClipPixelMean = {0.48145466f, 0.4578275f, 0.40821073f};
+inline constexpr std::array<float, 3> kClipPixelStd = {0.26862954f, 0.26130258f, 0.27577711f};
+
+// 8-bit RGB image (CV_8UC3, H x W) -> float32 tensor of shape (1, 3, H, W) on the CPU:
+// (v / 255 - mean[c]) / std[c], computed with the same float32 tensor operations as
+// torchvision's ToTensor and Normalize so the values agree bit for bit.
+// Throws std::invalid_argument unless the image is a non-empty CV_8UC3.
+at::Tensor image_to_normalized_tensor(const cv::Mat& rgb8);
+
+// (height, width) rounded up to multiples of patch_size: (ceil(H/p)*p, ceil(W/p)*p).
+// Throws std::invalid_argument for non-positive arguments.
+std::pair<int, int> patch_aligned_size(int height, int width, int patch_size);
+
+// Resizes to patch_aligned_size() with pil_bicubic_resize (no resize when the image is
+// already aligned: Pillow's Image.resize returns an unchanged copy then), and normalises.
+// Returns a float32 tensor of shape (1, 3, H', W') with H', W' multiples of patch_size.
+at::Tensor preprocess_for_clip(const cv::Mat& rgb8, int patch_size);
+
+}  // namespace tagclip
