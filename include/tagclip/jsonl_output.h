@@ -1,0 +1,46 @@
+// The JSON Lines stream `tagclip tag` writes: one object per image, flushed per image, and
+// what --resume needs to continue a killed run without duplicates or broken lines.
+#pragma once
+
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace tagclip {
+
+struct ResumeState {
+  std::set<std::string> recorded_images;  // "image" of every complete record
+  // Tag indices of each recorded image without an error (for --labels-out after a resume).
+  std::map<std::string, std::vector<int64_t>> recorded_labels;
+  size_t complete_records = 0;
+  bool dropped_partial_line = false;  // an unfinished last line was cut off
+};
+
+// Reads an existing output file for --resume. A last line without its newline (a run killed
+// while writing) or one that is not a JSON object is cut off the file, so appending starts
+// on a fresh line. A missing file is an empty state. Throws UsageError if it cannot be read
+// or repaired.
+ResumeState prepare_resume(const std::string& path);
+
+class JsonlWriter {
+ public:
+  // path "-" or empty: standard output. `append`: keep existing records (--resume).
+  JsonlWriter(const std::string& path, bool append);
+  ~JsonlWriter();
+  JsonlWriter(const JsonlWriter&) = delete;
+  JsonlWriter& operator=(const JsonlWriter&) = delete;
+
+  // Writes the record and its newline with one write and flushes, so a reader (or a
+  // resumed run) never sees half a record from a finished call.
+  void write(const nlohmann::ordered_json& record);
+
+ private:
+  std::FILE* file_ = nullptr;
+  bool owns_file_ = false;
+  std::string path_;
+};
+
+}  // namespace tagclip

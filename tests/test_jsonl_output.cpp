@@ -1,0 +1,68 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "tagclip/jsonl_output.h"
+#include "test_support.h"
+
+namespace tagclip {
+namespace {
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(JsonlOutput, WritesOneFlushedLinePerRecordAndAppends) {
+  const std::string path = testing::make_scratch_dir("jsonl-write") + "/out.jsonl";
+  {
+    JsonlWriter writer(path, false);
+    writer.write({{"image", "a.jpg"}, {"tags", nlohmann::json::array()}});
+    EXPECT_EQ(read_all(path), "{\"image\":\"a.jpg\",\"tags\":[]}\n");  // flushed already
+  }
+  {
+    JsonlWriter writer(path, true);
+    writer.write({{"image", "b.jpg"}, {"error", "bad"}});
+  }
+  EXPECT_EQ(read_all(path),
+            "{\"image\":\"a.jpg\",\"tags\":[]}\n{\"image\":\"b.jpg\",\"error\":\"bad\"}\n");
+}
+
+TEST(JsonlOutput, ResumeCutsAnUnfinishedLastLine) {
+  const std::string path = testing::make_scratch_dir("jsonl-resume") + "/out.jsonl";
+  std::ofstream(path) << "{\"image\":\"a.jpg\",\"tags\":[{\"index\":3},{\"index\":1}]}\n"
+                      << "{\"image\":\"b.jpg\",\"error\":\"x\"}\n{\"image\":\"c.j";
+  const ResumeState state = prepare_resume(path);
+  EXPECT_EQ(state.complete_records, 2u);
+  EXPECT_EQ(state.recorded_images, (std::set<std::string>{"a.jpg", "b.jpg"}));
+  EXPECT_TRUE(state.dropped_partial_line);
+  EXPECT_EQ(state.recorded_labels.at("a.jpg"), (std::vector<int64_t>{3, 1}));
+  EXPECT_EQ(state.recorded_labels.count("b.jpg"), 0u);
+  EXPECT_EQ(read_all(path),
+            "{\"image\":\"a.jpg\",\"tags\":[{\"index\":3},{\"index\":1}]}\n"
+            "{\"image\":\"b.jpg\",\"error\":\"x\"}\n");
+}
+
+TEST(JsonlOutput, ResumeOfMissingFileIsEmpty) {
+  const ResumeState state = prepare_resume("/tmp/tagclip-no-such-output.jsonl");
+  EXPECT_EQ(state.complete_records, 0u);
+  EXPECT_FALSE(state.dropped_partial_line);
+}
+
+TEST(JsonlOutput, FloatsKeepFullPrecision) {
+  const std::string path = testing::make_scratch_dir("jsonl-float") + "/out.jsonl";
+  const float score = 0.123456789f;
+  {
+    JsonlWriter writer(path, false);
+    writer.write({{"score", static_cast<double>(score)}});
+  }
+  const nlohmann::json back = nlohmann::json::parse(read_all(path));
+  EXPECT_EQ(static_cast<float>(back["score"].get<double>()), score);
+}
+
+}  // namespace
+}  // namespace tagclip
