@@ -1,14 +1,14 @@
 // Times the vision forward (as TagCLIP runs it: self-only last block, all attention maps
 // kept) at 224x224 and 512x384, and text encoding per prompt, on a CLIP checkpoint
 // (default: a random one of ViT-B/16 size). Prints one line per figure.
+#include <ATen/Parallel.h>
+
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <vector>
-
-#include <ATen/Parallel.h>
-#include <CLI/CLI.hpp>
 
 #include "tagclip/clip_model.h"
 #include "tagclip/device.h"
@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
   app.add_option("--model", model_path,
                  "Checkpoint to time; default: a random ViT-B/16-sized one written to a temp dir");
   app.add_option("--threads", threads, "Intra-op threads (0 = all cores)")->capture_default_str();
-  app.add_option("--repeats", repeats, "Timed runs per figure (median printed)")->capture_default_str();
+  app.add_option("--repeats", repeats, "Timed runs per figure (median printed)")
+      ->capture_default_str();
   app.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 

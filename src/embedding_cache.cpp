@@ -1,15 +1,14 @@
 #include "tagclip/embedding_cache.h"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
+#include <sstream>
 
 #include "tagclip/errors.h"
 #include "tagclip/sha256.h"
@@ -74,12 +73,10 @@ std::string EmbeddingCache::make_key(const std::string& model_hash,
                                      const std::vector<std::string>& templates,
                                      const TextEncodingOptions& options) {
   // JSON gives an unambiguous encoding of the lists (no separator can collide).
-  const nlohmann::json parts = {{"format", kFormatVersion},
-                                {"model", model_hash},
-                                {"tokenizer", tokenizer_hash},
-                                {"classes", class_names},
-                                {"templates", templates},
-                                {"truncate", options.truncate_long_prompts}};
+  const nlohmann::json parts = {
+      {"format", kFormatVersion},    {"model", model_hash},
+      {"tokenizer", tokenizer_hash}, {"classes", class_names},
+      {"templates", templates},      {"truncate", options.truncate_long_prompts}};
   return sha256_hex(parts.dump());
 }
 
@@ -110,8 +107,7 @@ EmbeddingCache::Lookup EmbeddingCache::load(const std::string& key) const {
   Sha256 hash;
   hash.update(bytes.data(), body);
   const auto digest = hash.digest();
-  if (std::memcmp(digest.data(), bytes.data() + body, 32) != 0)
-    return damaged("checksum mismatch");
+  if (std::memcmp(digest.data(), bytes.data() + body, 32) != 0) return damaged("checksum mismatch");
   lookup.embeddings = at::empty({rows, cols}, at::kFloat);
   std::memcpy(lookup.embeddings.data_ptr<float>(), bytes.data() + kHeaderBytes,
               static_cast<size_t>(rows * cols) * 4);

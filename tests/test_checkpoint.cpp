@@ -2,7 +2,6 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "tagclip/checkpoint.h"
@@ -87,9 +86,8 @@ TEST(Checkpoint, ToleratesExtraEntries) {
 }
 
 TEST(Checkpoint, MissingTensorIsNamed) {
-  const std::string path = write_edited("missing", [](StateDict& s) {
-    s.erase("visual.transformer.resblocks.1.mlp.c_fc.bias");
-  });
+  const std::string path = write_edited(
+      "missing", [](StateDict& s) { s.erase("visual.transformer.resblocks.1.mlp.c_fc.bias"); });
   expect_model_error(path, "visual.transformer.resblocks.1.mlp.c_fc.bias");
 }
 
@@ -133,7 +131,8 @@ TEST(Checkpoint, WidenedWeightsEqualStoredHalves) {
 
 TEST(InfoCommand, PrintsArchitectureAsJson) {
   const std::string path = write_edited("info", [](StateDict&) {});
-  const auto result = testing::run_command(testing::tagclip_binary() + " info --json --model " + path);
+  const auto result =
+      testing::run_command(testing::tagclip_binary() + " info --json --model " + path);
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const nlohmann::json info = nlohmann::json::parse(result.out);
   EXPECT_EQ(info["vision"]["width"], 64);
@@ -160,7 +159,8 @@ TEST(InfoCommand, TableNamesEveryField) {
 TEST(InfoCommand, BadModelExitsThreeWithOneLine) {
   const std::string dir = testing::make_scratch_dir("info-bad");
   std::ofstream(dir + "/bad.pt") << "garbage";
-  const auto result = testing::run_command(testing::tagclip_binary() + " info --model " + dir + "/bad.pt");
+  const auto result =
+      testing::run_command(testing::tagclip_binary() + " info --model " + dir + "/bad.pt");
   EXPECT_EQ(result.exit_code, 3);
   EXPECT_NE(result.err.find(dir + "/bad.pt"), std::string::npos) << result.err;
   EXPECT_EQ(result.err.find("frame #"), std::string::npos) << "stack trace leaked: " << result.err;

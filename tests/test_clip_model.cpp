@@ -1,10 +1,9 @@
 // ClipModel against the authors' code: golden numbers in tests/data/golden/model_fidelity.*
 // come from scripts/golden/make_model_golden.py, which runs the reference (fp32, CPU) on the
 // checkpoint that `tagclip random-checkpoint --seed 0` writes (= fidelity_spec() here).
-#include <gtest/gtest.h>
-
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <gtest/gtest.h>
 
 #include "golden_arrays.h"
 #include "tagclip/clip_model.h"
@@ -69,9 +68,7 @@ TEST_F(ClipModelFidelity, LogitScaleMatchesReference) {
   EXPECT_NEAR(model_->logit_scale(), golden_->scalars().at("logit_scale_exp").get<double>(), 1e-4);
 }
 
-TEST_F(ClipModelFidelity, SquareWithoutMasks) {
-  expect_vision_case("square_plain", 224, 224, {});
-}
+TEST_F(ClipModelFidelity, SquareWithoutMasks) { expect_vision_case("square_plain", 224, 224, {}); }
 
 TEST_F(ClipModelFidelity, SquareWithSelfOnlyLastBlock) {
   VisionForwardOptions options;

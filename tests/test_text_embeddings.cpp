@@ -1,11 +1,10 @@
 // Prompt-ensemble class embeddings against the authors' encode_text_with_prompt_ensemble
 // (golden from scripts/golden/make_model_golden.py), and the on-disk cache.
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <ATen/Parallel.h>
 
 #include "golden_arrays.h"
 #include "tagclip/embedding_cache.h"
@@ -55,8 +54,8 @@ TEST_F(TextEmbeddings, BatchSizeDoesNotChangeNumbers) {
   one_class_per_batch.prompts_per_batch = 1;
   const at::Tensor a = encode_class_embeddings(*model_, *tokenizer_, names,
                                                reference_prompt_templates(), one_class_per_batch);
-  const at::Tensor b = encode_class_embeddings(*model_, *tokenizer_, names,
-                                               reference_prompt_templates());
+  const at::Tensor b =
+      encode_class_embeddings(*model_, *tokenizer_, names, reference_prompt_templates());
   EXPECT_LE((a - b).abs().max().item<double>(), 1e-5);
 }
 
@@ -64,8 +63,7 @@ TEST_F(TextEmbeddings, SingleTemplateEqualsNormalisedPromptFeature) {
   const at::Tensor got =
       encode_class_embeddings(*model_, *tokenizer_, {"dog"}, {"a photo of a {}."});
   const std::vector<int64_t> ids = tokenizer_->tokenize("a photo of a dog.");
-  const at::Tensor feature =
-      model_->text().encode(at::tensor(ids, at::kLong).view({1, -1}));
+  const at::Tensor feature = model_->text().encode(at::tensor(ids, at::kLong).view({1, -1}));
   const at::Tensor expected = feature / feature.norm(2, -1, true);
   EXPECT_LE((got - expected).abs().max().item<double>(), 1e-6);
 }
@@ -99,9 +97,9 @@ TEST_F(TextEmbeddings, DamagedCacheEntryIsDetectedAndRebuilt) {
   const std::vector<std::string> names = {"bus"};
   const auto fresh = class_embeddings_with_cache(*model_, *tokenizer_, names,
                                                  reference_prompt_templates(), {}, &cache);
-  const std::string key = EmbeddingCache::make_key(
-      cache.file_hash(model_->path()), cache.file_hash(tokenizer_->bpe_path()), names,
-      reference_prompt_templates(), {});
+  const std::string key = EmbeddingCache::make_key(cache.file_hash(model_->path()),
+                                                   cache.file_hash(tokenizer_->bpe_path()), names,
+                                                   reference_prompt_templates(), {});
   const std::string entry = cache.entry_path(key);
   ASSERT_TRUE(std::filesystem::exists(entry));
   {  // flip one byte of the payload

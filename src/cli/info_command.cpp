@@ -21,8 +21,9 @@ struct InfoOptions {
 void register_info_command(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<InfoOptions>();
   CLI::App* info = app.add_subcommand(
-      "info", "Print the architecture of a CLIP ViT checkpoint (width, layers, heads, patch, "
-              "input size, embedding size, context, vocabulary, parameters, stored dtype).");
+      "info",
+      "Print the architecture of a CLIP ViT checkpoint (width, layers, heads, patch, "
+      "input size, embedding size, context, vocabulary, parameters, stored dtype).");
   info->add_option("-m,--model", options->model_path,
                    "OpenAI CLIP ViT checkpoint (TorchScript .pt). Default: $TAGCLIP_MODEL or "
                    "models/ViT-B-16.pt")

@@ -25,7 +25,9 @@ RandomCheckpointSpec spec_for(const RandomCheckpointOptions& o) {
   } else if (o.preset != "small") {
     throw UsageError("unknown preset '" + o.preset + "' (small or vit-b16)");
   }
-  auto set_if = [](int64_t value, int64_t& field) { if (value > 0) field = value; };
+  auto set_if = [](int64_t value, int64_t& field) {
+    if (value > 0) field = value;
+  };
   set_if(o.width, spec.vision_width);
   set_if(o.layers, spec.vision_layers);
   set_if(o.patch, spec.patch_size);

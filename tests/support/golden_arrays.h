@@ -1,11 +1,11 @@
 // Reads the <stem>.json + <stem>.bin golden pairs written by scripts/golden/golden_arrays.py.
 #pragma once
 
-#include <map>
-#include <string>
-
 #include <ATen/ATen.h>
+
+#include <map>
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace tagclip::testing {
 

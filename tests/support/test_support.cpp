@@ -1,5 +1,6 @@
 #include "test_support.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -9,7 +10,6 @@
 #include <map>
 #include <mutex>
 #include <sstream>
-#include <sys/wait.h>
 
 namespace tagclip::testing {
 namespace fs = std::filesystem;
@@ -31,13 +31,12 @@ std::optional<std::string> find_bpe_vocabulary() {
 std::string bpe_missing_message() {
   return "CLIP's bpe_simple_vocab_16e6.txt.gz was found neither in " +
          std::string(TAGCLIP_SOURCE_DIR) + "/../shared/clip/ nor in " +
-         std::string(TAGCLIP_SOURCE_DIR) +
-         "/models/; run scripts/download_models.sh to fetch it";
+         std::string(TAGCLIP_SOURCE_DIR) + "/models/; run scripts/download_models.sh to fetch it";
 }
 
 std::string make_scratch_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() /
-                       ("tagclip-test-" + std::to_string(::getpid())) / name;
+  const fs::path dir =
+      fs::temp_directory_path() / ("tagclip-test-" + std::to_string(::getpid())) / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();
@@ -78,15 +77,16 @@ std::string fidelity_checkpoint_path() {
 std::string tagclip_binary() { return TAGCLIP_BINARY_PATH; }
 
 CommandResult run_command(const std::string& command) {
-  const fs::path err_file = fs::temp_directory_path() /
-                            ("tagclip-test-stderr-" + std::to_string(::getpid()) + ".txt");
+  const fs::path err_file =
+      fs::temp_directory_path() / ("tagclip-test-stderr-" + std::to_string(::getpid()) + ".txt");
   CommandResult result;
   const std::string full = command + " 2>" + err_file.string();
   FILE* pipe = ::popen(full.c_str(), "r");
   if (pipe == nullptr) return result;
   std::array<char, 4096> buffer;
   size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    result.out.append(buffer.data(), n);
   const int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   std::ifstream err(err_file);
