@@ -1,0 +1,69 @@
+// DMAR, dual-masking attention refinement: the coarse patch probabilities are propagated
+// along the ViT's own patch-to-patch attention, first through a vote mask over all blocks,
+// then, per class, only from the patches inside that class's boxes.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace tagclip {
+
+struct DmarOptions {
+  // Blocks (0-based, resolved: no negative indices) whose attention maps are averaged.
+  std::vector<int64_t> refinement_blocks;
+  // An entry survives the vote when it is above its block's mean in at least this many
+  // blocks (0 keeps every entry).
+  int64_t vote_count = 4;
+  // The reference clips a box's far corner to (width - 1, height - 1), so the last patch
+  // row and column never enter a box; false keeps the full bounding rectangle.
+  bool clip_box_ends = true;
+};
+
+// patch_attention: one [N, N] patch-to-patch map per block (class token dropped), all blocks
+// of the tower. Returns bool [N, N]: entries above their block's mean in >= vote_count blocks.
+at::Tensor vote_mask(const std::vector<at::Tensor>& patch_attention, int64_t vote_count);
+
+// The attention DMAR propagates with: the mean of the refinement blocks' maps, zeroed where
+// the vote mask is false. Returns float32 [N, N].
+at::Tensor refinement_attention(const std::vector<at::Tensor>& patch_attention,
+                                const std::vector<int64_t>& refinement_blocks,
+                                const at::Tensor& vote_mask);
+
+// The box mask of one class map, the reference's scoremap2bbox on a grid:
+//   column: [grid_h * grid_w] scores of one class, row-major;
+// min-max normalised, scaled by 255 and truncated to uint8, binarised above
+// int(mean * max) (the mean of the normalised values, the max of the uint8 image), external
+// contours' bounding rectangles filled as [y0, y1) x [x0, x1), the far corner clipped to
+// (grid_w - 1, grid_h - 1) when clip_box_ends. No contour, or a constant column (where the
+// reference would fail on a NaN threshold), gives an empty mask.
+// Returns float32 [grid_h, grid_w] of 0 and 1 on the CPU.
+at::Tensor class_box_mask(const at::Tensor& column, int64_t grid_h, int64_t grid_w,
+                          bool clip_box_ends);
+
+// First refinement R1 = A C.  attention: [N, N]; coarse: [N, K]. Returns [N, K].
+at::Tensor first_refinement(const at::Tensor& attention, const at::Tensor& coarse);
+
+// Second refinement: for every class k with max(R1[:, k]) > 0, R[:, k] = A diag(B_k) C[:, k]
+// with B_k = class_box_mask(R1[:, k]) flattened; other classes keep R1[:, k].
+// attention: [N, N]; coarse, first: [N, K]. Returns float32 [N, K].
+at::Tensor second_refinement(const at::Tensor& attention, const at::Tensor& coarse,
+                             const at::Tensor& first, int64_t grid_h, int64_t grid_w,
+                             bool clip_box_ends);
+
+// Per-class local scores: the max over patches of refined[:, k] for the first
+// num_foreground classes. refined: [N, K]. Returns float32 [num_foreground].
+at::Tensor local_scores(const at::Tensor& refined, int64_t num_foreground);
+
+struct DmarResult {
+  at::Tensor refined;       // [N, K] float32, R after both refinements
+  at::Tensor local_scores;  // [K_fg] float32
+};
+
+// The whole stage. patch_attention: every block's [N, N] map; coarse: [N, K].
+DmarResult dmar_refine(const std::vector<at::Tensor>& patch_attention, const at::Tensor& coarse,
+                       int64_t grid_h, int64_t grid_w, int64_t num_foreground,
+                       const DmarOptions& options);
+
+}  // namespace tagclip
