@@ -62,10 +62,12 @@ void ProgressReporter::draw() {
 
 std::string ProgressReporter::summary(size_t skipped) const {
   const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
-  char text[160];
+  char text[200];
   std::snprintf(text, sizeof(text),
-                "images %zu, tagged %zu, failed %zu, skipped %zu, %.2f images/s, %.1f s", done_,
-                done_ - failed_, failed_, skipped, done_ / std::max(elapsed, 1e-9), elapsed);
+                "images %zu, tagged %zu, failed %zu, skipped %zu, %.2f images/s (%.1f ms/image), "
+                "%.1f s",
+                done_, done_ - failed_, failed_, skipped, done_ / std::max(elapsed, 1e-9),
+                done_ > 0 ? 1e3 * elapsed / done_ : 0.0, elapsed);
   return text;
 }
 

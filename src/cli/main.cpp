@@ -1,13 +1,15 @@
 // tagclip command line: parses options, sets up logging, calls the library and maps
 // errors to exit statuses. No pipeline logic lives here.
-#include <iostream>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
+#include <iostream>
 
 #include "exit_codes.h"
 #include "info_command.h"
 #include "random_checkpoint_command.h"
+#include "tag_command.h"
 #include "tagclip/errors.h"
 
 int main(int argc, char** argv) {
@@ -18,9 +20,23 @@ int main(int argc, char** argv) {
                "Exit status: 0 success, 1 some images failed, 2 usage error, "
                "3 model/tokenizer/vocabulary could not be loaded."};
   app.require_subcommand(1);
+  app.fallthrough();  // --log-level and --quiet also after the subcommand
+  // Logs and progress go to stderr: stdout carries the JSON Lines output.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("tagclip"));
   app.set_version_flag("--version", TAGCLIP_VERSION);
   int exit_code = kExitOk;
+  std::string log_level = "info";
+  bool quiet = false;
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (stderr)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_flag("-q,--quiet", quiet, "Only errors on stderr: no progress, no summary");
+  app.parse_complete_callback([&] {
+    spdlog::set_pattern("%^[%l]%$ %v");
+    spdlog::set_level(quiet ? spdlog::level::err : spdlog::level::from_str(log_level));
+  });
   register_info_command(app, exit_code);
+  register_tag_command(app, exit_code);
   register_random_checkpoint_command(app, exit_code);
 
   try {

@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Per-image time of the authors' classify.py (text encoding excluded) on a folder of JPEGs,
+for bench/compare_tag.sh. Imports their code from --reference and only calls it: their
+classify() runs as written; the text-encoding call is wrapped to time and subtract it."""
+import argparse
+import os
+import sys
+import time
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reference", required=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--images", required=True, help="folder of <id>.jpg")
+    parser.add_argument("--threads", type=int, default=0)
+    args = parser.parse_args()
+    sys.path.insert(0, args.reference)
+    os.chdir(args.reference)  # classify.py imports its siblings
+    import torch
+    import clip
+    import classify as reference
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    ids = sorted(f[:-4] for f in os.listdir(args.images) if f.endswith(".jpg"))
+    # The module-level setup classify.py's __main__ does for --dataset voc2007.
+    reference.args = argparse.Namespace(dataset="voc2007", img_root=args.images,
+                                        split_file="", model_path=args.model, save_file=False)
+    reference.class_names = reference.class_names_voc + reference.BACKGROUND_CATEGORY_VOC
+    reference.NUM_CLASSES = len(reference.class_names_voc)
+    reference.image_list = [i + ".jpg" for i in ids]
+    reference.all_label_list = [["0"] for _ in ids]
+    reference.model_type = "clip"
+    reference.device = "cpu"
+    reference.model, _ = clip.load(args.model, device="cpu")
+    reference.model.eval()
+
+    text_seconds = []
+    encode = clip.encode_text_with_prompt_ensemble
+
+    def timed_encode(*a, **k):
+        start = time.perf_counter()
+        out = encode(*a, **k)
+        text_seconds.append(time.perf_counter() - start)
+        return out
+
+    clip.encode_text_with_prompt_ensemble = timed_encode
+    start = time.perf_counter()
+    reference.classify()
+    total = time.perf_counter() - start
+    per_image = (total - sum(text_seconds)) / len(ids)
+    print(f"reference per image: {per_image * 1e3:.1f} ms ({len(ids)} images, "
+          f"text encoding {sum(text_seconds):.1f} s excluded, threads {torch.get_num_threads()})")
+
+
+if __name__ == "__main__":
+    main()

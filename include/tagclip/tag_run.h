@@ -1,0 +1,44 @@
+// Tagging a list of images with a pipeline and writing the JSON Lines records: the loop
+// behind `tagclip tag`, kept out of the CLI so tests and `tagclip eval` can call it.
+#pragma once
+
+#include <limits>
+#include <string>
+
+#include "tagclip/image_inputs.h"
+#include "tagclip/image_io.h"
+#include "tagclip/tagclip_pipeline.h"
+#include "tagclip/vocabulary.h"
+
+namespace tagclip {
+
+struct TagRunOptions {
+  std::string output = "-";  // JSON Lines; "-" = standard output
+  bool resume = false;       // skip images already in `output`, append to it
+  std::string labels_out;    // reference split format: "id idx idx ..." per image
+  int top_k = 0;             // keep at most this many tags (0: no limit)
+  double min_score = -std::numeric_limits<double>::infinity();  // drop tags scoring below
+  ImageDecodeOptions decode;
+  bool quiet = false;        // no progress, no summary
+  bool interactive = false;  // draw a progress bar
+};
+
+struct TagRunSummary {
+  size_t tagged = 0;
+  size_t failed = 0;
+  size_t skipped = 0;  // already in the output (--resume)
+  double seconds = 0.0;
+};
+
+// Tags every input in order, writing one record per image (errors included) and flushing
+// each; a failing image yields {"image", "error"} and the run goes on.
+TagRunSummary run_tagging(const ImageInputs& inputs, const TagclipPipeline& pipeline,
+                          const Vocabulary& vocabulary, const TagRunOptions& options);
+
+// The record of one tagged image: image, width, height, tags (sorted by score, at most
+// top_k, none below min_score), and scores of every foreground class in vocabulary order.
+nlohmann::ordered_json tag_record(const std::string& image, int width, int height,
+                                  const TagResult& result, const Vocabulary& vocabulary,
+                                  const TagRunOptions& options);
+
+}  // namespace tagclip

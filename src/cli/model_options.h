@@ -1,0 +1,52 @@
+// Options shared by the commands that load a model and a vocabulary (tag, and later eval),
+// and the loading itself, so each command registers and reads them the same way.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "tagclip/clip_model.h"
+#include "tagclip/tagclip_pipeline.h"
+#include "tagclip/vocabulary.h"
+
+namespace tagclip::cli {
+
+struct ModelSetup {
+  std::string model_path;
+  std::string bpe_path;
+  std::string classes = "voc";
+  std::string background = "default";
+  std::string templates = "reference";
+  std::string device = "cpu";
+  int threads = 0;
+  std::string cache_dir;
+  bool no_cache = false;
+  bool truncate_prompts = false;
+
+  std::string method = "tagclip";
+  std::vector<int64_t> refine_blocks;
+  int64_t vote_count = 0;
+  double threshold = 0.0;        // 0: the vocabulary's default (0.5, 0.1 for cocostuff)
+  double candidate_ratio = 0.0;  // 0: likewise
+  bool no_self_only_mask = false;
+  bool no_fp16_positional_rounding = false;
+  bool no_box_end_clipping = false;
+  bool no_cwr_early_stop = false;
+  bool sequential_cwr = false;
+};
+
+// Registers the options on `command`.
+void add_model_options(CLI::App& command, ModelSetup& setup);
+
+struct LoadedSetup {
+  std::shared_ptr<const ClipModel> model;
+  Vocabulary vocabulary;
+  std::unique_ptr<TagclipPipeline> pipeline;
+};
+
+// Sets threads, loads model, tokenizer, vocabulary and text embeddings (cached), and builds
+// the pipeline. Errors are tagclip::Error (exit 3) or UsageError (exit 2).
+LoadedSetup load_setup(const ModelSetup& setup);
+
+}  // namespace tagclip::cli

@@ -1,0 +1,133 @@
+#include "tag_command.h"
+
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <memory>
+
+#include "exit_codes.h"
+#include "model_options.h"
+#include "tagclip/errors.h"
+#include "tagclip/progress.h"
+#include "tagclip/tag_run.h"
+
+namespace tagclip::cli {
+namespace {
+
+struct TagCommandOptions {
+  ModelSetup setup;
+  std::vector<std::string> inputs;
+  std::string split_file, image_root, extension = ".jpg";
+  std::string output = "-", labels_out, meta_out;
+  int top_k = 0;
+  double min_score = -std::numeric_limits<double>::infinity();
+  bool resume = false, apply_exif = false;
+  size_t max_pixels = kDefaultMaxImagePixels;
+};
+
+ImageInputs gather_inputs(const TagCommandOptions& o) {
+  if (!o.split_file.empty()) {
+    if (!o.inputs.empty()) throw UsageError("give either INPUT... or --split-file, not both");
+    return read_split_file(o.split_file, o.image_root, o.extension);
+  }
+  if (o.inputs.empty())
+    throw UsageError("nothing to tag: give image files, folders, @LIST, - or --split-file");
+  return collect_image_inputs(o.inputs, std::cin);
+}
+
+void write_meta(const std::string& path, const TagCommandOptions& o, const LoadedSetup& loaded,
+                const TagRunSummary& summary) {
+  nlohmann::ordered_json meta = {{"tagclip_version", TAGCLIP_VERSION},
+                                 {"model", o.setup.model_path},
+                                 {"architecture", loaded.model->architecture().to_json()},
+                                 {"vocabulary", loaded.vocabulary.name},
+                                 {"classes", loaded.vocabulary.classes},
+                                 {"background", loaded.vocabulary.background},
+                                 {"templates", o.setup.templates},
+                                 {"options", loaded.pipeline->options().ToString()},
+                                 {"images_tagged", summary.tagged},
+                                 {"images_failed", summary.failed},
+                                 {"images_skipped", summary.skipped},
+                                 {"seconds", summary.seconds}};
+  std::ofstream out(path);
+  if (!out) throw UsageError(path + ": cannot open for writing");
+  out << meta.dump(2) << "\n";
+}
+
+}  // namespace
+
+void register_tag_command(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<TagCommandOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "tag",
+      "Tag images with every class of a vocabulary they contain (TagCLIP). Writes one JSON "
+      "object per image, in input order: {\"image\", \"width\", \"height\", \"tags\": [{\"label\", "
+      "\"index\", \"score\"}...], \"scores\": {class: score, ...}}, or {\"image\", \"error\"} "
+      "when an image fails (the run goes on).\nExit status: 0 all tagged, 1 some images "
+      "failed, 2 usage error, 3 model/tokenizer/vocabulary could not be loaded.");
+  cmd->add_option("inputs", o->inputs,
+                  "Image files, folders (recursed, sorted, by image extension), @FILE (one path "
+                  "per line) or - (paths on standard input)");
+  cmd->add_option("--split-file", o->split_file,
+                  "The reference's split format ('id [labels...]' per line); images are "
+                  "IMAGE_ROOT/id + --ext")
+      ->group("Input");
+  cmd->add_option("--image-root", o->image_root, "Folder of the split file's images")
+      ->group("Input");
+  cmd->add_option("--ext", o->extension, "Image extension for --split-file ids")
+      ->capture_default_str()
+      ->group("Input");
+  cmd->add_flag("--apply-exif", o->apply_exif,
+                "Rotate images by their EXIF orientation (the reference does not)")
+      ->group("Input");
+  cmd->add_option("--max-pixels", o->max_pixels,
+                  "Refuse images with more pixels than this (decompression bombs); 0: no limit")
+      ->capture_default_str()
+      ->group("Input");
+
+  add_model_options(*cmd, o->setup);
+
+  cmd->add_option("-o,--output", o->output, "JSON Lines output; - for standard output")
+      ->capture_default_str()
+      ->group("Output");
+  cmd->add_flag("--resume", o->resume,
+                "Skip images already recorded in --output and append the rest")
+      ->group("Output");
+  cmd->add_option("--labels-out", o->labels_out,
+                  "Also write the reference's split format: 'id idx idx ...' per image (the "
+                  "arg max when no tag passes), for CLIP-ES")
+      ->group("Output");
+  cmd->add_option("--meta-out", o->meta_out,
+                  "Write run metadata (model, vocabulary, options, counts) as JSON to this file")
+      ->group("Output");
+  cmd->add_option("--top-k", o->top_k, "Report at most K tags per image (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber)
+      ->group("Output");
+  cmd->add_option("--min-score", o->min_score, "Drop tags scoring below this")->group("Output");
+
+  cmd->callback([o, &exit_code] {
+    const ImageInputs inputs = gather_inputs(*o);
+    for (const std::string& warning : inputs.warnings) spdlog::warn("{}", warning);
+    if (inputs.images.empty()) throw UsageError("no images to tag");
+    const LoadedSetup loaded = load_setup(o->setup);
+
+    TagRunOptions run;
+    run.output = o->output;
+    run.resume = o->resume;
+    run.labels_out = o->labels_out;
+    run.top_k = o->top_k;
+    run.min_score = o->min_score;
+    run.decode.apply_exif_orientation = o->apply_exif;
+    run.decode.max_pixels = o->max_pixels;
+    run.quiet = spdlog::get_level() > spdlog::level::info;
+    run.interactive = stderr_is_terminal();
+    const TagRunSummary summary = run_tagging(inputs, *loaded.pipeline, loaded.vocabulary, run);
+    if (!o->meta_out.empty()) write_meta(o->meta_out, *o, loaded, summary);
+    exit_code = summary.failed > 0 ? kExitSomeImagesFailed : kExitOk;
+  });
+}
+
+}  // namespace tagclip::cli

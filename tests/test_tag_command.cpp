@@ -1,0 +1,225 @@
+// End-to-end runs of `tagclip tag` on the fidelity checkpoint, reading back its JSON Lines.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "test_support.h"
+
+namespace tagclip {
+namespace {
+namespace fs = std::filesystem;
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<nlohmann::json> parse_lines(const std::string& text) {
+  std::vector<nlohmann::json> records;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) records.push_back(nlohmann::json::parse(line));
+  return records;
+}
+
+std::string image(const std::string& name) { return testing::data_path("images/" + name); }
+
+class TagCommand : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto bpe = testing::find_bpe_vocabulary();
+    if (!bpe) GTEST_SKIP() << testing::bpe_missing_message();
+    bpe_ = *bpe;
+    dir_ =
+        testing::make_scratch_dir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+  }
+
+  // Runs `tagclip tag ARGS` with the fidelity model, a cache shared by all tests and 2 threads.
+  testing::CommandResult tag(const std::string& args) {
+    static const std::string cache = testing::make_scratch_dir("tag-command-cache");
+    return testing::run_command(testing::tagclip_binary() + " tag --model " +
+                                testing::fidelity_checkpoint_path() + " --bpe " + bpe_ +
+                                " --cache-dir " + cache + " --threads 2 " + args);
+  }
+
+  std::string bpe_, dir_;
+};
+
+TEST_F(TagCommand, WritesOneRecordPerImageInInputOrder) {
+  const auto result =
+      tag(image("squirrel_small.jpg") + " " + image("gray.png") + " " + image("messi.jpg"));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto records = parse_lines(result.out);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0]["image"], image("squirrel_small.jpg"));
+  EXPECT_EQ(records[1]["image"], image("gray.png"));
+  EXPECT_EQ(records[2]["image"], image("messi.jpg"));
+  for (const auto& record : records) {
+    EXPECT_GT(record["width"].get<int>(), 0);
+    EXPECT_GT(record["height"].get<int>(), 0);
+    ASSERT_EQ(record["scores"].size(), 20u);
+    // scores keep vocabulary order
+    EXPECT_EQ(record["scores"].begin().key(), "aeroplane");
+    ASSERT_FALSE(record["tags"].empty());
+    double previous = 2.0;
+    for (const auto& tag : record["tags"]) {
+      const double score = tag["score"];
+      EXPECT_LE(score, previous);
+      previous = score;
+      EXPECT_EQ(record["scores"][tag["label"].get<std::string>()].get<double>(), score);
+    }
+  }
+  EXPECT_NE(result.err.find("images 3, tagged 3, failed 0"), std::string::npos) << result.err;
+}
+
+TEST_F(TagCommand, BadImagesGiveErrorRecordsAndExitOne) {
+  const std::string bomb = dir_ + "/bomb.png";
+  const std::vector<unsigned char> png = {0x89, 'P',  'N', 'G', '\r', '\n', 0x1A, '\n', 0,    0, 0,
+                                          13,   'I',  'H', 'D', 'R',  0,    0,    0x4E, 0x20, 0, 0,
+                                          0x4E, 0x20, 8,   2,   0,    0,    0,    0,    0,    0, 0};
+  std::ofstream(bomb, std::ios::binary)
+      .write(reinterpret_cast<const char*>(png.data()), png.size());
+  const auto result =
+      tag(image("empty.jpg") + " " + image("truncated.jpg") + " " + image("not_an_image.png") +
+          " " + bomb + " /no/such.jpg " + image("squirrel_small.jpg"));
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  const auto records = parse_lines(result.out);
+  ASSERT_EQ(records.size(), 6u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(records[i].contains("error")) << records[i];
+    EXPECT_FALSE(records[i].contains("tags")) << records[i];
+  }
+  EXPECT_NE(records[3]["error"].get<std::string>().find("20000x20000"), std::string::npos);
+  EXPECT_EQ(records[4]["error"], "no such file or folder");
+  EXPECT_TRUE(records[5].contains("tags"));
+  EXPECT_NE(result.err.find("failed 5"), std::string::npos) << result.err;
+}
+
+TEST_F(TagCommand, ResumeAfterKillGivesTheUninterruptedRecords) {
+  const std::string inputs = image("squirrel_small.jpg") + " " + image("gray.png") + " " +
+                             image("messi.jpg") + " " + image("basketball_gray.jpg");
+  const auto full = tag(inputs + " -o " + dir_ + "/full.jsonl");
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  const std::string expected = read_all(dir_ + "/full.jsonl");
+
+  // A run cut mid-record: keep one and a half records.
+  const size_t first_end = expected.find('\n') + 1;
+  const size_t second_end = expected.find('\n', first_end) + 1;
+  std::ofstream(dir_ + "/cut.jsonl")
+      << expected.substr(0, first_end + (second_end - first_end) / 2);
+  const auto resumed = tag(inputs + " --resume -o " + dir_ + "/cut.jsonl");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(read_all(dir_ + "/cut.jsonl"), expected);
+  EXPECT_NE(resumed.err.find("skipped 1"), std::string::npos) << resumed.err;
+
+  // A real kill at an arbitrary moment, then a resume.
+  testing::run_command("timeout -s KILL 3 " + testing::tagclip_binary() + " tag --model " +
+                       testing::fidelity_checkpoint_path() + " --bpe " + bpe_ +
+                       " --threads 2 --no-cache " + inputs + " -o " + dir_ + "/killed.jsonl");
+  const auto after_kill = tag(inputs + " --resume -o " + dir_ + "/killed.jsonl");
+  ASSERT_EQ(after_kill.exit_code, 0) << after_kill.err;
+  EXPECT_EQ(read_all(dir_ + "/killed.jsonl"), expected);
+}
+
+TEST_F(TagCommand, LabelsOutInReferenceSplitFormat) {
+  const auto result = tag(image("squirrel_small.jpg") + " " + image("messi.jpg") +
+                          " --labels-out " + dir_ + "/labels.txt -o " + dir_ + "/out.jsonl");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto records = parse_lines(read_all(dir_ + "/out.jsonl"));
+  std::istringstream labels(read_all(dir_ + "/labels.txt"));
+  std::string line;
+  for (const auto& record : records) {
+    ASSERT_TRUE(std::getline(labels, line));
+    std::istringstream fields(line);
+    std::string id;
+    fields >> id;
+    EXPECT_EQ(id, fs::path(record["image"].get<std::string>()).stem().string());
+    std::set<int> from_file, from_json;
+    for (int index; fields >> index;) from_file.insert(index);
+    for (const auto& tag : record["tags"]) from_json.insert(tag["index"].get<int>());
+    EXPECT_EQ(from_file, from_json);
+  }
+}
+
+TEST_F(TagCommand, FoldersStdinListsAndSplitFiles) {
+  fs::create_directories(dir_ + "/photos/sub");
+  fs::copy_file(image("gray.png"), dir_ + "/photos/sub/B.PNG");
+  fs::copy_file(image("squirrel_small.jpg"), dir_ + "/photos/a.jpg");
+  std::ofstream(dir_ + "/photos/notes.txt") << "not an image";
+  const auto folder = tag(dir_ + "/photos");
+  ASSERT_EQ(folder.exit_code, 0) << folder.err;
+  const auto records = parse_lines(folder.out);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0]["image"], dir_ + "/photos/a.jpg");
+  EXPECT_EQ(records[1]["image"], dir_ + "/photos/sub/B.PNG");
+
+  const auto from_stdin = tag("- < " + dir_ + "/list.txt");  // empty list
+  EXPECT_EQ(from_stdin.exit_code, 2) << from_stdin.err;
+  std::ofstream(dir_ + "/list.txt") << dir_ << "/photos/a.jpg\n";
+  const auto listed = tag("- < " + dir_ + "/list.txt");
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(parse_lines(listed.out).size(), 1u);
+
+  std::ofstream(dir_ + "/split.txt") << "a 14\n";
+  const auto split = tag("--split-file " + dir_ + "/split.txt --image-root " + dir_ + "/photos");
+  ASSERT_EQ(split.exit_code, 0) << split.err;
+  EXPECT_EQ(parse_lines(split.out)[0]["image"], dir_ + "/photos/a.jpg");
+
+  fs::create_directories(dir_ + "/empty");
+  const auto empty = tag(dir_ + "/empty");
+  EXPECT_EQ(empty.exit_code, 2);
+  EXPECT_NE(empty.err.find("holds no images"), std::string::npos) << empty.err;
+}
+
+TEST_F(TagCommand, CustomVocabularyTopKAndMinScore) {
+  std::ofstream(dir_ + "/classes.txt") << "# custom\ntraffic light\nteddy bear\nsky\ncat\n";
+  const auto result = tag("--classes " + dir_ + "/classes.txt --top-k 1 " + image("fruits.jpg"));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto record = parse_lines(result.out).at(0);
+  EXPECT_EQ(record["scores"].size(), 4u);
+  EXPECT_LE(record["tags"].size(), 1u);
+  const auto none = tag("--classes " + dir_ + "/classes.txt --min-score 2 " + image("fruits.jpg"));
+  EXPECT_TRUE(parse_lines(none.out).at(0)["tags"].empty());
+}
+
+TEST_F(TagCommand, VocabularyAndModelProblemsExitThree) {
+  std::ofstream(dir_ + "/dup.txt") << "cat\ndog\ncat\n";
+  const auto dup = tag("--classes " + dir_ + "/dup.txt " + image("gray.png"));
+  EXPECT_EQ(dup.exit_code, 3);
+  EXPECT_NE(dup.err.find(dir_ + "/dup.txt:3: duplicate class 'cat'"), std::string::npos) << dup.err;
+  EXPECT_TRUE(dup.out.empty()) << "no partial JSON line: " << dup.out;
+
+  std::ofstream(dir_ + "/empty.txt") << "\n# only a comment\n";
+  EXPECT_EQ(tag("--classes " + dir_ + "/empty.txt " + image("gray.png")).exit_code, 3);
+
+  const auto no_model = testing::run_command(testing::tagclip_binary() + " tag --model " + dir_ +
+                                             "/absent.pt --bpe " + bpe_ + " " + image("gray.png"));
+  EXPECT_EQ(no_model.exit_code, 3);
+  EXPECT_NE(no_model.err.find(dir_ + "/absent.pt: no such file"), std::string::npos)
+      << no_model.err;
+
+  const auto bad_option = tag("--method nonsense " + image("gray.png"));
+  EXPECT_EQ(bad_option.exit_code, 2);
+  const auto cuda = tag("--device cuda:7 " + image("gray.png"));
+  EXPECT_EQ(cuda.exit_code, 2);
+  EXPECT_NE(cuda.err.find("cuda"), std::string::npos);
+}
+
+TEST_F(TagCommand, MetaOutDescribesTheRun) {
+  const auto result =
+      tag(image("gray.png") + " --meta-out " + dir_ + "/meta.json -o " + dir_ + "/o.jsonl");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto meta = nlohmann::json::parse(read_all(dir_ + "/meta.json"));
+  EXPECT_EQ(meta["vocabulary"], "voc");
+  EXPECT_EQ(meta["images_tagged"], 1);
+  EXPECT_EQ(meta["classes"].size(), 20u);
+  EXPECT_EQ(parse_lines(read_all(dir_ + "/o.jsonl")).size(), 1u);  // metadata not in the stream
+}
+
+}  // namespace
+}  // namespace tagclip
