@@ -3,14 +3,17 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
+#include <opencv2/imgcodecs.hpp>
 
 #include "tagclip/errors.h"
 #include "tagclip/jsonl_output.h"
 #include "tagclip/labels.h"
 #include "tagclip/preprocess.h"
 #include "tagclip/progress.h"
+#include "tagclip/visualize.h"
 
 namespace tagclip {
 namespace {
@@ -26,19 +29,26 @@ std::string labels_line(const std::string& id, const std::vector<int64_t>& label
 
 }  // namespace
 
+std::vector<Tag> reported_tags(const TagResult& result, const TagRunOptions& options) {
+  std::vector<Tag> tags;
+  for (const Tag& tag : sorted_tags(result.scores.to(at::kCPU).to(at::kFloat), result.labels)) {
+    if (options.top_k > 0 && static_cast<int>(tags.size()) >= options.top_k) break;
+    if (tag.score < options.min_score) continue;
+    tags.push_back(tag);
+  }
+  return tags;
+}
+
 nlohmann::ordered_json tag_record(const std::string& image, int width, int height,
                                   const TagResult& result, const Vocabulary& vocabulary,
                                   const TagRunOptions& options) {
   const at::Tensor scores = result.scores.to(at::kCPU).to(at::kFloat).contiguous();
   const float* values = scores.data_ptr<float>();
   nlohmann::ordered_json tags = nlohmann::ordered_json::array();
-  for (const Tag& tag : sorted_tags(scores, result.labels)) {
-    if (options.top_k > 0 && static_cast<int>(tags.size()) >= options.top_k) break;
-    if (tag.score < options.min_score) continue;
+  for (const Tag& tag : reported_tags(result, options))
     tags.push_back({{"label", vocabulary.classes[tag.index]},
                     {"index", tag.index},
                     {"score", static_cast<double>(tag.score)}});
-  }
   nlohmann::ordered_json all_scores = nlohmann::ordered_json::object();
   for (size_t k = 0; k < vocabulary.classes.size(); ++k)
     all_scores[vocabulary.classes[k]] = static_cast<double>(values[k]);
@@ -64,6 +74,11 @@ TagRunSummary run_tagging(const ImageInputs& inputs, const TagclipPipeline& pipe
     spdlog::info("resuming: {} images already in {}", resume.complete_records, options.output);
   }
   JsonlWriter writer(options.output, options.resume);
+  if (!options.visualize_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.visualize_dir, ec);
+    if (ec) throw UsageError(options.visualize_dir + ": cannot create folder: " + ec.message());
+  }
 
   size_t to_do = 0;
   for (const ImageInput& input : inputs.images)
@@ -91,6 +106,12 @@ TagRunSummary run_tagging(const ImageInputs& inputs, const TagclipPipeline& pipe
       labels.clear();
       for (const auto& tag : record["tags"]) labels.push_back(tag["index"].get<int64_t>());
       fallback_by_path[input.path] = result.scores.argmax().item<int64_t>();
+      if (!options.visualize_dir.empty()) {
+        const std::string png = options.visualize_dir + "/" + input.id + ".png";
+        const cv::Mat sheet = render_tag_visualization(rgb, result, reported_tags(result, options),
+                                                       vocabulary.classes);
+        if (!cv::imwrite(png, sheet)) spdlog::warn("{}: could not write the visualisation", png);
+      }
       ++summary.tagged;
     } catch (const std::exception& e) {
       std::string why = e.what();

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <sstream>
 
 #include "test_support.h"
@@ -208,6 +209,22 @@ TEST_F(TagCommand, VocabularyAndModelProblemsExitThree) {
   const auto cuda = tag("--device cuda:7 " + image("gray.png"));
   EXPECT_EQ(cuda.exit_code, 2);
   EXPECT_NE(cuda.err.find("cuda"), std::string::npos);
+}
+
+TEST_F(TagCommand, VisualizeWritesOnePngPerTaggedImage) {
+  const auto result = tag(image("squirrel_small.jpg") + " " + image("empty.jpg") + " --visualize " +
+                          dir_ + "/vis -o " + dir_ + "/o.jsonl");
+  EXPECT_EQ(result.exit_code, 1) << result.err;  // empty.jpg fails
+  EXPECT_TRUE(fs::exists(dir_ + "/vis/squirrel_small.png"));
+  EXPECT_FALSE(fs::exists(dir_ + "/vis/empty.png"));
+  const cv::Mat sheet = cv::imread(dir_ + "/vis/squirrel_small.png");
+  const auto record = parse_lines(read_all(dir_ + "/o.jsonl")).at(0);
+  EXPECT_EQ(sheet.rows, 256);
+  // The image panel and one panel per tag, all the image's aspect ratio.
+  EXPECT_NEAR(sheet.cols,
+              (1 + record["tags"].size()) * 256.0 * record["width"].get<double>() /
+                  record["height"].get<double>(),
+              1.0 + record["tags"].size());
 }
 
 TEST_F(TagCommand, MetaOutDescribesTheRun) {

@@ -7,6 +7,7 @@
 
 #include "tagclip/image_inputs.h"
 #include "tagclip/image_io.h"
+#include "tagclip/labels.h"
 #include "tagclip/tagclip_pipeline.h"
 #include "tagclip/vocabulary.h"
 
@@ -21,6 +22,9 @@ struct TagRunOptions {
   ImageDecodeOptions decode;
   bool quiet = false;        // no progress, no summary
   bool interactive = false;  // draw a progress bar
+  // Write <dir>/<id>.png per tagged image: the tags and their patch maps as heat maps
+  // (the pipeline must keep patch maps: TagclipOptions::keep_patch_maps).
+  std::string visualize_dir;
 };
 
 struct TagRunSummary {
@@ -34,6 +38,9 @@ struct TagRunSummary {
 // each; a failing image yields {"image", "error"} and the run goes on.
 TagRunSummary run_tagging(const ImageInputs& inputs, const TagclipPipeline& pipeline,
                           const Vocabulary& vocabulary, const TagRunOptions& options);
+
+// The tags reported for a result: labels sorted by score, at most top_k, none below min_score.
+std::vector<Tag> reported_tags(const TagResult& result, const TagRunOptions& options);
 
 // The record of one tagged image: image, width, height, tags (sorted by score, at most
 // top_k, none below min_score), and scores of every foreground class in vocabulary order.

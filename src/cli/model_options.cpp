@@ -37,6 +37,7 @@ TagclipOptions pipeline_options(const ModelSetup& s, const Vocabulary& vocabular
   o.clip_box_ends = !s.no_box_end_clipping;
   o.cwr_early_stop = !s.no_cwr_early_stop;
   o.batched_cwr = !s.sequential_cwr;
+  o.keep_patch_maps = s.keep_patch_maps;
   o.Validate(vision_layers);
   return o;
 }

@@ -34,6 +34,7 @@ struct ModelSetup {
   bool no_box_end_clipping = false;
   bool no_cwr_early_stop = false;
   bool sequential_cwr = false;
+  bool keep_patch_maps = false;  // set by commands that draw them (tag --visualize)
 };
 
 // Registers the options on `command`.

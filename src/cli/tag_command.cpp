@@ -20,7 +20,7 @@ struct TagCommandOptions {
   ModelSetup setup;
   std::vector<std::string> inputs;
   std::string split_file, image_root, extension = ".jpg";
-  std::string output = "-", labels_out, meta_out;
+  std::string output = "-", labels_out, meta_out, visualize_dir;
   int top_k = 0;
   double min_score = -std::numeric_limits<double>::infinity();
   bool resume = false, apply_exif = false;
@@ -102,6 +102,10 @@ void register_tag_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--meta-out", o->meta_out,
                   "Write run metadata (model, vocabulary, options, counts) as JSON to this file")
       ->group("Output");
+  cmd->add_option("--visualize", o->visualize_dir,
+                  "Write DIR/<id>.png per image: the tags and each tag's refined patch map as a "
+                  "heat map")
+      ->group("Output");
   cmd->add_option("--top-k", o->top_k, "Report at most K tags per image (0: no limit)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber)
@@ -112,12 +116,14 @@ void register_tag_command(CLI::App& app, int& exit_code) {
     const ImageInputs inputs = gather_inputs(*o);
     for (const std::string& warning : inputs.warnings) spdlog::warn("{}", warning);
     if (inputs.images.empty()) throw UsageError("no images to tag");
+    o->setup.keep_patch_maps = !o->visualize_dir.empty();
     const LoadedSetup loaded = load_setup(o->setup);
 
     TagRunOptions run;
     run.output = o->output;
     run.resume = o->resume;
     run.labels_out = o->labels_out;
+    run.visualize_dir = o->visualize_dir;
     run.top_k = o->top_k;
     run.min_score = o->min_score;
     run.decode.apply_exif_orientation = o->apply_exif;
