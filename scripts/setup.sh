@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake pkg-config
   libtorch-dev libopencv-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libgtest-dev
-  zlib1g-dev libicu-dev
+  zlib1g-dev libicu-dev libtinyxml2-dev
   # Without OpenBLAS Debian's LibTorch multiplies matrices with the reference BLAS (~15x slower).
   libopenblas0-pthread
 )

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "eval_command.h"
 #include "exit_codes.h"
 #include "info_command.h"
 #include "random_checkpoint_command.h"
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   });
   register_info_command(app, exit_code);
   register_tag_command(app, exit_code);
+  register_eval_command(app, exit_code);
   register_random_checkpoint_command(app, exit_code);
 
   try {
