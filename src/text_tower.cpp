@@ -22,6 +22,7 @@ TextTower::TextTower(const StateDict& state, const ClipArchitecture& arch,
 }
 
 at::Tensor TextTower::encode(const at::Tensor& token_ids, bool crop_to_longest) const {
+  const at::InferenceMode guard;  // no autograd state kept
   if (token_ids.dim() != 2 || token_ids.size(1) != arch_.context_length)
     throw UsageError("text input must be [P, " + std::to_string(arch_.context_length) +
                      "] token ids, got " + c10::str(token_ids.sizes()));

@@ -43,6 +43,8 @@ at::Tensor VisionTower::positional_embedding_for(int64_t grid_h, int64_t grid_w,
 
 VisionOutput VisionTower::forward(const at::Tensor& images,
                                   const VisionForwardOptions& options) const {
+  // No autograd state: the outputs are inference tensors whatever the caller does.
+  const at::InferenceMode guard;
   const int64_t p = arch_.patch_size;
   if (images.dim() != 4 || images.size(1) != 3 || images.size(2) % p != 0 ||
       images.size(3) % p != 0 || images.size(2) == 0 || images.size(3) == 0)

@@ -139,6 +139,15 @@ TEST_F(ClipModelFidelity, BatchedImagesMatchOneByOne) {
   EXPECT_LE((batched[1] - single[0]).abs().max().item<double>(), 1e-5);
 }
 
+TEST_F(ClipModelFidelity, OutputsCarryNoAutogradState) {
+  // Called without a guard: the towers enter inference mode themselves.
+  const VisionOutput out = model_->vision().forward(testing::synthetic_image(224, 224), {});
+  EXPECT_TRUE(out.tokens.is_inference());
+  EXPECT_FALSE(out.tokens.requires_grad());
+  const at::Tensor text = model_->text().encode(golden_->array("raw_prompt_tokens"));
+  EXPECT_TRUE(text.is_inference());
+}
+
 TEST_F(ClipModelFidelity, RejectsInputNotMultipleOfPatch) {
   EXPECT_THROW(model_->vision().forward(at::zeros({1, 3, 100, 224}), {}), UsageError);
 }
