@@ -3,6 +3,7 @@
 # each file's SHA-256. Usage:
 #   scripts/download_models.sh                  ViT-B/16 and the vocabulary
 #   scripts/download_models.sh ViT-L/14 ...     other checkpoints by name
+#   scripts/download_models.sh --bpe-only       the vocabulary alone
 # Names: ViT-B/32 ViT-B/16 ViT-L/14 ViT-L/14@336px
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +55,7 @@ no_network() {
 names=("$@")
 ((${#names[@]})) || names=(ViT-B/16)
 fetch "$bpe_url" "$bpe_sha" "$dest/bpe_simple_vocab_16e6.txt.gz"
+[[ "${names[0]}" == --bpe-only ]] && exit 0
 for name in "${names[@]}"; do
   entry="${checkpoints[$name]:-}"
   [[ -n "$entry" ]] || { echo "download_models: unknown model '$name' (known: ${!checkpoints[*]})" >&2; exit 2; }
