@@ -6,17 +6,11 @@
 
 #include "tagclip/errors.h"
 #include "tagclip/image_io.h"
+#include "tagclip/text_util.h"
 
 namespace tagclip {
 namespace {
 namespace fs = std::filesystem;
-
-std::string trim(const std::string& text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return "";
-  const auto last = text.find_last_not_of(" \t\r\n");
-  return text.substr(first, last - first + 1);
-}
 
 void add_folder(const std::string& folder, ImageInputs& out) {
   std::vector<std::string> found;
@@ -53,7 +47,7 @@ void add_path(const std::string& path, ImageInputs& out) {
 void add_path_list(std::istream& in, ImageInputs& out) {
   std::string line;
   while (std::getline(in, line)) {
-    line = trim(line);
+    line = trim_whitespace(line);
     if (line.empty() || line[0] == '#') continue;
     add_path(line, out);
   }
@@ -88,7 +82,7 @@ ImageInputs read_split_file(const std::string& split_file, const std::string& im
   ImageInputs out;
   std::string line;
   while (std::getline(in, line)) {
-    line = trim(line);
+    line = trim_whitespace(line);
     if (line.empty()) continue;
     const std::string id = line.substr(0, line.find_first_of(" \t"));
     const std::string path = (fs::path(image_root) / (id + extension)).string();

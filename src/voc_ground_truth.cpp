@@ -7,22 +7,16 @@
 #include <map>
 #include <sstream>
 
+#include "tagclip/text_util.h"
 #include "tagclip/vocabularies.h"
 
 namespace tagclip {
 namespace {
 namespace fs = std::filesystem;
 
-std::string trim(const std::string& text) {
-  const size_t begin = text.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return "";
-  const size_t end = text.find_last_not_of(" \t\r\n");
-  return text.substr(begin, end - begin + 1);
-}
-
 std::string element_text(const tinyxml2::XMLElement* element) {
   const char* text = element == nullptr ? nullptr : element->GetText();
-  return text == nullptr ? "" : trim(text);
+  return text == nullptr ? "" : trim_whitespace(text);
 }
 
 std::string split_list_path(const VocOptions& options, Dataset dataset) {

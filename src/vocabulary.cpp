@@ -7,17 +7,11 @@
 #include <map>
 
 #include "tagclip/errors.h"
+#include "tagclip/text_util.h"
 #include "tagclip/vocabularies.h"
 
 namespace tagclip {
 namespace {
-
-std::string trim(const std::string& text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return "";
-  const auto last = text.find_last_not_of(" \t\r\n");
-  return text.substr(first, last - first + 1);
-}
 
 bool is_valid_utf8(const std::string& text) {
   const auto* bytes = reinterpret_cast<const uint8_t*>(text.data());
@@ -52,7 +46,7 @@ std::vector<std::string> read_name_list(const std::string& path) {
   std::string line;
   for (int line_number = 1; std::getline(in, line); ++line_number) {
     if (line_number == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // BOM
-    const std::string name = trim(line);
+    const std::string name = trim_whitespace(line);
     if (name.empty() || name[0] == '#') continue;
     const std::string where = path + ":" + std::to_string(line_number) + ": ";
     if (!is_valid_utf8(name)) throw VocabularyError(where + "not valid UTF-8");
