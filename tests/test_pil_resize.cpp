@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <iostream>
@@ -187,17 +186,16 @@ TEST(PilResize, RejectsBadArguments) {
   EXPECT_THROW(pil_bicubic_resize(image, 4, -1), std::invalid_argument);
 }
 
-TEST(PilResize, LargeImageTiming) {
+TEST(PilResize, LargeImageShapes) {
   cv::Mat input(1080, 1440, CV_8UC3);
   cv::randu(input, 0, 256);
-  const auto start = std::chrono::steady_clock::now();
   const cv::Mat output = pil_bicubic_resize(input, 1088, 1440 + 16);
-  const auto shrink = pil_bicubic_resize(input, 224, 304);
-  const double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  const cv::Mat shrink = pil_bicubic_resize(input, 224, 304);
   EXPECT_EQ(output.rows, 1088);
+  EXPECT_EQ(output.cols, 1456);
+  EXPECT_EQ(shrink.rows, 224);
   EXPECT_EQ(shrink.cols, 304);
-  std::cout << "[ timing   ] 1080x1440 -> 1088x1456 and -> 224x304: " << ms << " ms\n";
+  EXPECT_EQ(shrink.type(), CV_8UC3);
 }
 
 }  // namespace

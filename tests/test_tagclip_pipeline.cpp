@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 
 #include "golden_arrays.h"
 #include "tagclip/clip_model.h"
@@ -255,26 +254,6 @@ TEST_F(PipelineGolden, DecodedImagesGiveTheSameTensorsAndScores) {
         max_difference(result.scores, golden_->array(c.at("name").get<std::string>() + ".scores")),
         kScoreTolerance)
         << image;
-  }
-}
-
-TEST_F(PipelineGolden, ReportsTimingOfOneRun) {
-  // Informational: the fastest of three runs (the machine may be shared).
-  const json& c = find_case("orange_224.voc_stuff_settings");  // 224x224, four CWR crops
-  for (bool batched : {true, false}) {
-    TagclipOptions options = options_for(c);
-    options.batched_cwr = batched;
-    const TagclipPipeline pipeline = pipeline_for(c, options);
-    double fastest = 1e300;
-    for (int i = 0; i < 3; ++i) {
-      const auto start = std::chrono::steady_clock::now();
-      pipeline.run(image_of(c));
-      fastest = std::min(fastest, std::chrono::duration<double, std::milli>(
-                                      std::chrono::steady_clock::now() - start)
-                                      .count());
-    }
-    std::cout << "[ timing ] run() 224x224, 4 CWR crops, " << (batched ? "batched" : "sequential")
-              << ", " << at::get_num_threads() << " threads: " << fastest << " ms" << std::endl;
   }
 }
 
