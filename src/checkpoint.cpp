@@ -1,5 +1,8 @@
 #include "tagclip/checkpoint.h"
 
+#include <torch/script.h>
+#include <torch/serialize.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -8,9 +11,6 @@
 #include <regex>
 #include <set>
 #include <sstream>
-
-#include <torch/script.h>
-#include <torch/serialize.h>
 
 #include "tagclip/errors.h"
 
@@ -125,8 +125,9 @@ at::Tensor require_tensor(const StateDict& state, const std::string& name,
                      "expected shape " + shape_string(expected_shape) + ", found " +
                          shape_string(tensor.sizes()));
   if (!tensor.is_floating_point())
-    throw ModelError(path, name, "expected floating-point values, found " +
-                                     std::string(c10::toString(tensor.scalar_type())));
+    throw ModelError(path, name,
+                     "expected floating-point values, found " +
+                         std::string(c10::toString(tensor.scalar_type())));
   return tensor;
 }
 
@@ -143,8 +144,9 @@ ClipArchitecture infer_architecture(const StateDict& state, const std::string& p
   const int64_t position_rows = dim_of(state, "visual.positional_embedding", 0, 2, path);
   arch.grid_size = std::llround(std::sqrt(static_cast<double>(position_rows - 1)));
   if (arch.grid_size * arch.grid_size + 1 != position_rows)
-    throw ModelError(path, "visual.positional_embedding",
-                     "row count " + std::to_string(position_rows) + " is not a square grid plus one");
+    throw ModelError(
+        path, "visual.positional_embedding",
+        "row count " + std::to_string(position_rows) + " is not a square grid plus one");
   arch.input_resolution = arch.patch_size * arch.grid_size;
   arch.embed_dim = dim_of(state, "text_projection", 1, 2, path);
   arch.context_length = dim_of(state, "positional_embedding", 0, 2, path);
@@ -190,12 +192,16 @@ ClipArchitecture infer_architecture(const StateDict& state, const std::string& p
     arch.parameter_count += tensor.numel();
     elements_by_dtype[c10::toString(tensor.scalar_type())] += tensor.numel();
   }
-  const auto most = std::max_element(elements_by_dtype.begin(), elements_by_dtype.end(),
-                                     [](const auto& a, const auto& b) { return a.second < b.second; });
+  const auto most =
+      std::max_element(elements_by_dtype.begin(), elements_by_dtype.end(),
+                       [](const auto& a, const auto& b) { return a.second < b.second; });
   if (most != elements_by_dtype.end()) {
     const std::string name = most->first;  // "Half", "Float", ...
-    arch.stored_dtype = name == "Half" ? "float16" : name == "Float" ? "float32"
-                        : name == "BFloat16" ? "bfloat16" : name == "Double" ? "float64" : name;
+    arch.stored_dtype = name == "Half"       ? "float16"
+                        : name == "Float"    ? "float32"
+                        : name == "BFloat16" ? "bfloat16"
+                        : name == "Double"   ? "float64"
+                                             : name;
   }
   return arch;
 }

@@ -1,10 +1,10 @@
 #include "tagclip/device.h"
 
-#include <regex>
-#include <thread>
-
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
+
+#include <regex>
+#include <thread>
 
 #include "tagclip/errors.h"
 

@@ -27,8 +27,8 @@ at::Tensor TextTower::encode(const at::Tensor& token_ids, bool crop_to_longest) 
     throw UsageError("text input must be [P, " + std::to_string(arch_.context_length) +
                      "] token ids, got " + c10::str(token_ids.sizes()));
   const at::Tensor ids = token_ids.to(at::kLong).to(token_embedding_.device());
-  if (ids.numel() > 0 && (ids.min().item<int64_t>() < 0 ||
-                          ids.max().item<int64_t>() >= arch_.vocab_size))
+  if (ids.numel() > 0 &&
+      (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= arch_.vocab_size))
     throw UsageError("token id outside the model's vocabulary of " +
                      std::to_string(arch_.vocab_size));
   const at::Tensor end_positions = ids.argmax(1);  // [P]
@@ -44,7 +44,8 @@ at::Tensor TextTower::encode(const at::Tensor& token_ids, bool crop_to_longest) 
   for (const ResidualBlockWeights& block : blocks_)
     x = residual_block_forward(x, block, arch_.text_heads, causal, nullptr);
   x = at::layer_norm(x.to(at::kFloat), {arch_.text_width}, ln_final_weight_.to(at::kFloat),
-                     ln_final_bias_.to(at::kFloat), 1e-5).to(x.scalar_type());
+                     ln_final_bias_.to(at::kFloat), 1e-5)
+          .to(x.scalar_type());
   const at::Tensor rows = at::arange(ids.size(0), ids.options());
   const at::Tensor at_end = x.index({rows, end_positions});  // [P, W]
   return at::matmul(at_end, text_projection_);

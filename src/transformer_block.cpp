@@ -30,16 +30,16 @@ ResidualBlockWeights ResidualBlockWeights::from_state(const StateDict& state,
   return w;
 }
 
-at::Tensor residual_block_forward(const at::Tensor& x, const ResidualBlockWeights& w,
-                                  int64_t heads, const at::Tensor& additive_mask,
-                                  at::Tensor* attention) {
+at::Tensor residual_block_forward(const at::Tensor& x, const ResidualBlockWeights& w, int64_t heads,
+                                  const at::Tensor& additive_mask, at::Tensor* attention) {
   const int64_t batch = x.size(0), tokens = x.size(1), width = x.size(2);
   const int64_t head_dim = width / heads;
 
   // LayerNorm in fp32 whatever the compute dtype, as CLIP's LayerNorm subclass does.
   const at::Tensor normed_1 =
       at::layer_norm(x.to(at::kFloat), {width}, w.ln_1_weight.to(at::kFloat),
-                     w.ln_1_bias.to(at::kFloat), 1e-5).to(x.scalar_type());
+                     w.ln_1_bias.to(at::kFloat), 1e-5)
+          .to(x.scalar_type());
   // [B, T, 3W] -> three [B, heads, T, head_dim]
   const at::Tensor qkv = at::linear(normed_1, w.in_proj_weight, w.in_proj_bias)
                              .view({batch, tokens, 3, heads, head_dim})
@@ -67,7 +67,8 @@ at::Tensor residual_block_forward(const at::Tensor& x, const ResidualBlockWeight
 
   const at::Tensor normed_2 =
       at::layer_norm(out.to(at::kFloat), {width}, w.ln_2_weight.to(at::kFloat),
-                     w.ln_2_bias.to(at::kFloat), 1e-5).to(x.scalar_type());
+                     w.ln_2_bias.to(at::kFloat), 1e-5)
+          .to(x.scalar_type());
   at::Tensor hidden = at::linear(normed_2, w.c_fc_weight, w.c_fc_bias);
   hidden = hidden * at::sigmoid(hidden * 1.702);  // QuickGELU
   out += at::linear(hidden, w.c_proj_weight, w.c_proj_bias);

@@ -67,7 +67,8 @@ VisionOutput VisionTower::forward(const at::Tensor& images,
   x = at::cat({cls, x}, 1);
   x = x + positional_embedding_for(grid_h, grid_w, options.round_resized_positional_to_fp16);
   x = at::layer_norm(x.to(at::kFloat), {width}, ln_pre_weight_.to(at::kFloat),
-                     ln_pre_bias_.to(at::kFloat), 1e-5).to(x.scalar_type());
+                     ln_pre_bias_.to(at::kFloat), 1e-5)
+          .to(x.scalar_type());
 
   std::vector<bool> keep(layers, false);
   for (int64_t block : options.attention_blocks) {
@@ -82,8 +83,7 @@ VisionOutput VisionTower::forward(const at::Tensor& images,
     at::Tensor mask = options.block_masks.empty() ? at::Tensor() : options.block_masks[i];
     if (options.self_only_last_block && i == layers - 1) {
       // [T, T]: 0 on the diagonal, penalty elsewhere.
-      const at::Tensor self_only =
-          (1 - at::eye(tokens, x.options())) * options.self_only_penalty;
+      const at::Tensor self_only = (1 - at::eye(tokens, x.options())) * options.self_only_penalty;
       mask = mask.defined() ? mask.to(x.options()) + self_only : self_only;
     }
     x = residual_block_forward(x, blocks_[i], arch_.vision_heads, mask,
@@ -91,7 +91,8 @@ VisionOutput VisionTower::forward(const at::Tensor& images,
   }
 
   x = at::layer_norm(x.to(at::kFloat), {width}, ln_post_weight_.to(at::kFloat),
-                     ln_post_bias_.to(at::kFloat), 1e-5).to(x.scalar_type());
+                     ln_post_bias_.to(at::kFloat), 1e-5)
+          .to(x.scalar_type());
   VisionOutput out;
   out.tokens = at::matmul(x, proj_);
   for (int64_t block : options.attention_blocks) out.attention.push_back(attention_by_block[block]);

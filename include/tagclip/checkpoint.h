@@ -1,10 +1,10 @@
 // Reading an OpenAI CLIP checkpoint (a TorchScript archive) into named tensors.
 #pragma once
 
+#include <ATen/ATen.h>
+
 #include <map>
 #include <string>
-
-#include <ATen/ATen.h>
 
 #include "tagclip/clip_architecture.h"
 

@@ -3,19 +3,18 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace tagclip {
 
 struct ClipArchitecture {
   // Vision tower.
-  int64_t vision_width = 0;   // visual.conv1.weight dim 0
-  int64_t vision_layers = 0;  // count of visual.transformer.resblocks.N
-  int64_t vision_heads = 0;   // vision_width / 64, as the reference
-  int64_t patch_size = 0;     // visual.conv1.weight kernel size
-  int64_t grid_size = 0;      // sqrt(visual.positional_embedding rows - 1)
+  int64_t vision_width = 0;      // visual.conv1.weight dim 0
+  int64_t vision_layers = 0;     // count of visual.transformer.resblocks.N
+  int64_t vision_heads = 0;      // vision_width / 64, as the reference
+  int64_t patch_size = 0;        // visual.conv1.weight kernel size
+  int64_t grid_size = 0;         // sqrt(visual.positional_embedding rows - 1)
   int64_t input_resolution = 0;  // patch_size * grid_size
   // Shared embedding space.
   int64_t embed_dim = 0;  // text_projection dim 1

@@ -1,10 +1,10 @@
 // A loaded OpenAI CLIP ViT: read-only weights of both towers on one device.
 #pragma once
 
+#include <ATen/ATen.h>
+
 #include <memory>
 #include <string>
-
-#include <ATen/ATen.h>
 
 #include "tagclip/clip_architecture.h"
 #include "tagclip/text_tower.h"
@@ -13,8 +13,8 @@
 namespace tagclip {
 
 struct ModelOptions {
-  std::string device = "cpu";              // cpu, cuda, cuda:N
-  at::ScalarType dtype = at::kFloat;       // compute dtype; stored fp16 weights are widened
+  std::string device = "cpu";         // cpu, cuda, cuda:N
+  at::ScalarType dtype = at::kFloat;  // compute dtype; stored fp16 weights are widened
 };
 
 class ClipModel {
@@ -32,7 +32,9 @@ class ClipModel {
   c10::Device device() const { return device_; }
   const std::string& path() const { return path_; }
   // Options of tensors fed to this model (compute dtype, device).
-  at::TensorOptions tensor_options() const { return at::TensorOptions().dtype(dtype_).device(device_); }
+  at::TensorOptions tensor_options() const {
+    return at::TensorOptions().dtype(dtype_).device(device_);
+  }
 
  private:
   ClipModel() = default;

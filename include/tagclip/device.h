@@ -1,9 +1,9 @@
 // Choosing where the network runs.
 #pragma once
 
-#include <string>
-
 #include <c10/core/Device.h>
+
+#include <string>
 
 namespace tagclip {
 

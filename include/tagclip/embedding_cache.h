@@ -4,11 +4,11 @@
 // Each entry carries a SHA-256 of its bytes; a damaged entry is reported and rebuilt.
 #pragma once
 
+#include <ATen/ATen.h>
+
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <ATen/ATen.h>
 
 #include "tagclip/text_embeddings.h"
 

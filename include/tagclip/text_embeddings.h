@@ -3,10 +3,10 @@
 // embeddings, L2-normalised again (the reference's encode_text_with_prompt_ensemble).
 #pragma once
 
+#include <ATen/ATen.h>
+
 #include <string>
 #include <vector>
-
-#include <ATen/ATen.h>
 
 #include "tagclip/clip_model.h"
 #include "tagclip/tokenizer.h"

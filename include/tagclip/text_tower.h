@@ -1,9 +1,9 @@
 // CLIP's text encoder: causal transformer, feature at the end token, projection.
 #pragma once
 
-#include <vector>
-
 #include <ATen/ATen.h>
+
+#include <vector>
 
 #include "tagclip/checkpoint.h"
 #include "tagclip/clip_architecture.h"
@@ -26,10 +26,10 @@ class TextTower {
 
  private:
   ClipArchitecture arch_;
-  at::Tensor token_embedding_;       // [V, W]
-  at::Tensor positional_embedding_;  // [C, W]
+  at::Tensor token_embedding_;                  // [V, W]
+  at::Tensor positional_embedding_;             // [C, W]
   at::Tensor ln_final_weight_, ln_final_bias_;  // [W]
-  at::Tensor text_projection_;       // [W, E]
+  at::Tensor text_projection_;                  // [W, E]
   std::vector<ResidualBlockWeights> blocks_;
 };
 

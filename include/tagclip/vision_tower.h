@@ -1,9 +1,9 @@
 // CLIP's ViT image encoder, returning every token and the attention maps TagCLIP needs.
 #pragma once
 
-#include <vector>
-
 #include <ATen/ATen.h>
+
+#include <vector>
 
 #include "tagclip/checkpoint.h"
 #include "tagclip/clip_architecture.h"
@@ -34,7 +34,8 @@ struct VisionOutput {
 
 class VisionTower {
  public:
-  VisionTower(const StateDict& state, const ClipArchitecture& arch, const at::TensorOptions& options);
+  VisionTower(const StateDict& state, const ClipArchitecture& arch,
+              const at::TensorOptions& options);
 
   // images: [B, 3, H, W] normalised, H and W multiples of the patch size.
   VisionOutput forward(const at::Tensor& images, const VisionForwardOptions& options) const;
@@ -48,11 +49,11 @@ class VisionTower {
 
  private:
   ClipArchitecture arch_;
-  at::Tensor conv1_weight_;          // [W, 3, p, p]
-  at::Tensor class_embedding_;       // [W]
-  at::Tensor positional_embedding_;  // [1 + g*g, W]
+  at::Tensor conv1_weight_;                                                 // [W, 3, p, p]
+  at::Tensor class_embedding_;                                              // [W]
+  at::Tensor positional_embedding_;                                         // [1 + g*g, W]
   at::Tensor ln_pre_weight_, ln_pre_bias_, ln_post_weight_, ln_post_bias_;  // [W]
-  at::Tensor proj_;                  // [W, E]
+  at::Tensor proj_;                                                         // [W, E]
   std::vector<ResidualBlockWeights> blocks_;
 };
 
