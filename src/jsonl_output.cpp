@@ -27,9 +27,10 @@ ResumeState prepare_resume(const std::string& path) {
   for (size_t start = 0; start < text.size();) {
     const size_t end = text.find('\n', start);
     if (end == std::string::npos) break;  // unfinished last line
-    const nlohmann::json record =
-        nlohmann::json::parse(text.begin() + static_cast<long>(start),
-                              text.begin() + static_cast<long>(end), nullptr, false);
+    // ordered_json keeps "scores" in file (vocabulary) order for the arg max.
+    const nlohmann::ordered_json record =
+        nlohmann::ordered_json::parse(text.begin() + static_cast<long>(start),
+                                      text.begin() + static_cast<long>(end), nullptr, false);
     if (!record.is_object() || !record.contains("image") || !record["image"].is_string()) break;
     const std::string image = record["image"].get<std::string>();
     state.recorded_images.insert(image);
@@ -38,6 +39,18 @@ ResumeState prepare_resume(const std::string& path) {
       for (const auto& tag : record["tags"])
         if (tag.is_object() && tag.contains("index") && tag["index"].is_number_integer())
           labels.push_back(tag["index"].get<int64_t>());
+    }
+    if (record.contains("scores") && record["scores"].is_object()) {
+      int64_t index = 0, best = -1;
+      double best_score = 0.0;
+      for (const auto& score : record["scores"].items()) {
+        if (score.value().is_number() && (best < 0 || score.value().get<double>() > best_score)) {
+          best = index;
+          best_score = score.value().get<double>();
+        }
+        ++index;
+      }
+      if (best >= 0) state.recorded_arg_max[image] = best;
     }
     ++state.complete_records;
     keep_bytes = end + 1;

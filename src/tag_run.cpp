@@ -88,7 +88,7 @@ TagRunSummary run_tagging(const ImageInputs& inputs, const TagclipPipeline& pipe
 
   // Labels per image path for --labels-out, from this run and from a resumed output.
   std::map<std::string, std::vector<int64_t>> labels_by_path = resume.recorded_labels;
-  std::map<std::string, int64_t> fallback_by_path;
+  std::map<std::string, int64_t> fallback_by_path = resume.recorded_arg_max;
 
   for (const ImageInput& input : inputs.images) {
     if (resume.recorded_images.count(input.path)) {

@@ -47,6 +47,15 @@ TEST(JsonlOutput, ResumeCutsAnUnfinishedLastLine) {
             "{\"image\":\"b.jpg\",\"error\":\"x\"}\n");
 }
 
+TEST(JsonlOutput, ResumeRemembersEachRecordsArgMaxInVocabularyOrder) {
+  const std::string path = testing::make_scratch_dir("jsonl-argmax") + "/out.jsonl";
+  std::ofstream(path) << "{\"image\":\"a.jpg\",\"tags\":[],\"scores\":{\"zebra\":0.1,"
+                         "\"cat\":0.7,\"ant\":0.2}}\n";
+  const ResumeState state = prepare_resume(path);
+  EXPECT_EQ(state.recorded_arg_max.at("a.jpg"), 1);  // "cat", second in file order
+  EXPECT_TRUE(state.recorded_labels.at("a.jpg").empty());
+}
+
 TEST(JsonlOutput, ResumeOfMissingFileIsEmpty) {
   const ResumeState state = prepare_resume("/tmp/tagclip-no-such-output.jsonl");
   EXPECT_EQ(state.complete_records, 0u);

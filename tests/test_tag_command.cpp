@@ -147,6 +147,28 @@ TEST_F(TagCommand, LabelsOutInReferenceSplitFormat) {
   }
 }
 
+TEST_F(TagCommand, LabelsOutAfterResumeFallsBackToTheRecordsArgMax) {
+  // Every tag filtered out, then a resumed run: labels must be each record's arg max.
+  const std::string out = dir_ + "/filtered.jsonl";
+  ASSERT_EQ(tag(image("squirrel_small.jpg") + " --min-score 2 -o " + out).exit_code, 0);
+  const auto resumed = tag(image("squirrel_small.jpg") + " --min-score 2 --resume -o " + out +
+                           " --labels-out " + dir_ + "/labels.txt");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  // ordered_json: "scores" in file order, which is vocabulary order.
+  const auto record = nlohmann::ordered_json::parse(read_all(out));
+  ASSERT_TRUE(record["tags"].empty());
+  int arg_max = 0, index = 0;
+  double best = -1.0;
+  for (const auto& entry : record["scores"].items()) {
+    if (entry.value().get<double>() > best) {
+      best = entry.value().get<double>();
+      arg_max = index;
+    }
+    ++index;
+  }
+  EXPECT_EQ(read_all(dir_ + "/labels.txt"), "squirrel_small " + std::to_string(arg_max) + "\n");
+}
+
 TEST_F(TagCommand, FoldersStdinListsAndSplitFiles) {
   fs::create_directories(dir_ + "/photos/sub");
   fs::copy_file(image("gray.png"), dir_ + "/photos/sub/B.PNG");

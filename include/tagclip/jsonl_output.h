@@ -15,6 +15,8 @@ struct ResumeState {
   std::set<std::string> recorded_images;  // "image" of every complete record
   // Tag indices of each recorded image without an error (for --labels-out after a resume).
   std::map<std::string, std::vector<int64_t>> recorded_labels;
+  // Index of the highest of each such record's "scores" (in their order), the fallback label.
+  std::map<std::string, int64_t> recorded_arg_max;
   size_t complete_records = 0;
   bool dropped_partial_line = false;  // an unfinished last line was cut off
 };
