@@ -7,8 +7,6 @@
 #include <optional>
 #include <unordered_map>
 
-#include "tagclip/vocabularies.h"
-
 namespace tagclip {
 namespace {
 namespace fs = std::filesystem;
@@ -205,16 +203,18 @@ GroundTruth read_coco_ground_truth(const CocoOptions& options, Dataset dataset) 
   GroundTruth truth;
   truth.dataset = dataset;
   truth.source = path;
-  truth.classes = builtin_vocabulary("coco").classes;
-  std::unordered_map<std::string, int> class_index;
-  for (size_t k = 0; k < truth.classes.size(); ++k)
-    class_index[truth.classes[k]] = static_cast<int>(k);
+  const ClassList classes = resolve_class_list(options.classes, dataset);
+  const bool builtin = options.classes.names.empty();
+  truth.classes = classes.names;
+  const auto class_index = class_index_map(classes);
   std::unordered_map<int64_t, int> category_class;
   for (const CocoCategory& category : content.categories) {
-    const auto known = class_index.find(reference_coco_name(category.name));
+    const auto known =
+        class_index.find(builtin ? reference_coco_name(category.name) : category.name);
     if (known == class_index.end())
       throw GroundTruthError(path, "category " + std::to_string(category.id) + " '" +
-                                       category.name + "' is not one of the 80 COCO classes");
+                                       category.name + "' is not one of " +
+                                       describe_class_list(classes));
     category_class[category.id] = known->second;
   }
 

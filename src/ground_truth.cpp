@@ -56,6 +56,27 @@ std::string dataset_name(Dataset dataset) {
   return "";
 }
 
+ClassList resolve_class_list(const ClassList& classes, Dataset dataset) {
+  if (!classes.names.empty()) return classes;
+  const std::string name = dataset_vocabulary(dataset);
+  return {name, builtin_vocabulary(name).classes};
+}
+
+std::string describe_class_list(const ClassList& classes) {
+  const std::string count = std::to_string(classes.names.size());
+  if (classes.source == "voc") return "the " + count + " VOC classes";
+  if (classes.source == "coco") return "the " + count + " COCO classes";
+  if (classes.source == "cocostuff") return "the " + count + " COCO-Stuff classes";
+  return "the " + count + " classes of " + classes.source;
+}
+
+std::unordered_map<std::string, int> class_index_map(const ClassList& classes) {
+  std::unordered_map<std::string, int> index;
+  for (size_t k = 0; k < classes.names.size(); ++k)
+    index.emplace(classes.names[k], static_cast<int>(k));
+  return index;
+}
+
 std::string dataset_vocabulary(Dataset dataset) {
   switch (dataset) {
     case Dataset::kVoc2007:
@@ -90,15 +111,17 @@ void finish_ground_truth(GroundTruth& truth) {
 }
 
 GroundTruth read_split_ground_truth(const std::string& split_file, Dataset dataset,
-                                    const std::string& image_root, const std::string& extension) {
+                                    const std::string& image_root, const std::string& extension,
+                                    const ClassList& classes) {
   std::ifstream in(split_file);
   if (!in) throw GroundTruthError(split_file, "cannot read the split file");
   GroundTruth truth;
   truth.dataset = dataset;
   truth.source = split_file;
-  truth.classes = builtin_vocabulary(dataset_vocabulary(dataset)).classes;
+  const ClassList class_list = resolve_class_list(classes, dataset);
+  truth.classes = class_list.names;
   const int class_count = static_cast<int>(truth.classes.size());
-  const bool cocostuff = dataset == Dataset::kCocoStuff;
+  const bool cocostuff = dataset == Dataset::kCocoStuff && classes.names.empty();
 
   size_t without_labels = 0;
   std::string line, token;
@@ -123,7 +146,7 @@ GroundTruth read_split_ground_truth(const std::string& split_file, Dataset datas
       } else if (label < 0 || label >= class_count) {
         throw GroundTruthError(split_file, where + ": label " + token + " is outside 0.." +
                                                std::to_string(class_count - 1) + " (" +
-                                               dataset_vocabulary(dataset) + " classes)");
+                                               describe_class_list(class_list) + ")");
       }
       image.labels.push_back(label);
     }

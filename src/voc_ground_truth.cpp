@@ -4,11 +4,9 @@
 
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <sstream>
 
 #include "tagclip/text_util.h"
-#include "tagclip/vocabularies.h"
 
 namespace tagclip {
 namespace {
@@ -88,10 +86,9 @@ GroundTruth read_voc_ground_truth(const VocOptions& options, Dataset dataset) {
   GroundTruth truth;
   truth.dataset = dataset;
   truth.source = list_path;
-  truth.classes = builtin_vocabulary("voc").classes;
-  std::map<std::string, int> class_index;
-  for (size_t k = 0; k < truth.classes.size(); ++k)
-    class_index[truth.classes[k]] = static_cast<int>(k);
+  const ClassList classes = resolve_class_list(options.classes, dataset);
+  truth.classes = classes.names;
+  const auto class_index = class_index_map(classes);
 
   size_t without_objects = 0, only_difficult = 0, difficult_skipped = 0;
   const fs::path annotations = fs::path(options.root) / "Annotations";
@@ -105,8 +102,8 @@ GroundTruth read_voc_ground_truth(const VocOptions& options, Dataset dataset) {
     for (const VocObject& object : objects) {
       const auto known = class_index.find(object.name);
       if (known == class_index.end())
-        throw GroundTruthError(
-            xml_path, "object class '" + object.name + "' is not one of the 20 VOC classes");
+        throw GroundTruthError(xml_path, "object class '" + object.name + "' is not one of " +
+                                             describe_class_list(classes));
       if (object.difficult && options.difficult == DifficultObjects::kExclude) {
         ++difficult_skipped;
         continue;

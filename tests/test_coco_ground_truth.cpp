@@ -130,6 +130,22 @@ TEST_F(CocoGroundTruth, AnnotationsOfUnlistedImagesAreCounted) {
   EXPECT_EQ(truth.warnings[1], "1 annotations refer to images the file does not list (ignored)");
 }
 
+TEST_F(CocoGroundTruth, ACustomClassListTakesCategoryNamesAsWritten) {
+  nlohmann::json file = standard_file();
+  file["categories"] = {{{"id", 1}, {"name", "person"}},
+                        {{"id", 4}, {"name", "motorcycle"}},
+                        {{"id", 17}, {"name", "cat"}},
+                        {{"id", 72}, {"name", "tv"}}};
+  write(file.dump());
+  // The reference's renaming (motorcycle -> motorbike) is for the 80 COCO classes only.
+  const ClassList mine{"mine.txt", {"tv", "cat", "person", "motorcycle"}};
+  const GroundTruth truth = read_coco_ground_truth({path_, "", false, mine}, Dataset::kCoco2014);
+  EXPECT_EQ(truth.classes, mine.names);
+  ASSERT_EQ(truth.images.size(), 2u);
+  EXPECT_EQ(truth.images[0].labels, (std::vector<int>{1, 2}));
+  EXPECT_EQ(truth.images[1].labels, (std::vector<int>{0, 3}));
+}
+
 void expect_error(const std::function<void()>& read, const std::string& fragment) {
   try {
     read();

@@ -205,6 +205,41 @@ TEST_F(EvalCommand, ScoresCocoInstancesAndDrawsThePlot) {
   EXPECT_GT(plot.rows, 16 * 80);
 }
 
+TEST_F(EvalCommand, AClassFileScoresAVocLayoutBenchmarkOfItsOwn) {
+  const std::string root = dir_ + "/shapes";
+  fs::create_directories(root + "/Annotations");
+  fs::create_directories(root + "/ImageSets/Main");
+  std::ofstream(dir_ + "/classes.txt") << "# shapes\nring\nstar\nmoon\n";
+  // a: star and moon; b: ring. Perfect scores for star and ring, moon ranked below b.
+  const std::vector<std::pair<std::string, std::vector<std::string>>> images = {
+      {"a", {"star", "moon"}}, {"b", {"ring"}}};
+  std::ofstream(root + "/ImageSets/Main/test.txt") << "a\nb\n";
+  for (const auto& [id, names] : images) {
+    std::ofstream xml(root + "/Annotations/" + id + ".xml");
+    xml << "<annotation>";
+    for (const std::string& name : names) xml << "<object><name>" << name << "</name></object>";
+    xml << "</annotation>";
+  }
+  std::ofstream(dir_ + "/tags.jsonl")
+      << R"({"image": "x/a.jpg", "scores": {"ring": 0.1, "star": 0.8, "moon": 0.1}})"
+      << "\n"
+      << R"({"image": "x/b.jpg", "scores": {"ring": 0.7, "star": 0.1, "moon": 0.2}})"
+      << "\n";
+  const std::string args = "--dataset voc2007 --root " + root + " --predictions " + dir_ +
+                           "/tags.jsonl --report-json " + dir_ + "/r.json";
+  const auto result = eval(args + " --classes " + dir_ + "/classes.txt");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const nlohmann::json report = read_json(dir_ + "/r.json");
+  EXPECT_EQ(report["classes"], 3);
+  EXPECT_NEAR(report["mAP"].get<double>(), (1.0 + 1.0 + 0.5) / 3, 1e-12);
+
+  // Without the class file the names are checked against VOC's 20 classes.
+  const auto voc = eval(args);
+  EXPECT_EQ(voc.exit_code, 3);
+  EXPECT_NE(voc.err.find("object class 'star' is not one of the 20 VOC classes"), std::string::npos)
+      << voc.err;
+}
+
 TEST_F(EvalCommand, UsageErrorsExitTwo) {
   EXPECT_EQ(eval("--dataset voc2007 --predictions x.jsonl").exit_code, 2);
   EXPECT_EQ(eval("--dataset cocostuff --predictions x.jsonl").exit_code, 2);

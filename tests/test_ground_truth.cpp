@@ -67,6 +67,25 @@ TEST(GroundTruth, CocoStuffIdsMapAsClassifyPyMapsThem) {
   EXPECT_EQ(labelled, (std::vector<std::string>{"person", "chair", "couch", "wood"}));
 }
 
+TEST(GroundTruth, ACustomClassListIndexesTheSplitFileUnmapped) {
+  const ClassList shapes{"shapes.txt", {"ring", "star", "moon"}};
+  const std::string path = write_split("shapes", "a 2 0\nb 1\n");
+  // COCO-Stuff's 182-id mapping is for its own vocabulary only.
+  const GroundTruth truth = read_split_ground_truth(path, Dataset::kCocoStuff, "", ".jpg", shapes);
+  EXPECT_EQ(truth.classes, shapes.names);
+  EXPECT_EQ(truth.images[0].labels, (std::vector<int>{0, 2}));
+  EXPECT_EQ(truth.images[1].labels, (std::vector<int>{1}));
+  try {
+    read_split_ground_truth(write_split("shapes-bad", "a 3\n"), Dataset::kVoc2007, "", ".jpg",
+                            shapes);
+    ADD_FAILURE() << "index 3 of a 3-class list was accepted";
+  } catch (const GroundTruthError& e) {
+    EXPECT_NE(std::string(e.what()).find("label 3 is outside 0..2 (the 3 classes of shapes.txt)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 void expect_error(const std::string& text, Dataset dataset, const std::string& fragment) {
   const std::string path = write_split("bad", text);
   try {

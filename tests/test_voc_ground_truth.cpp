@@ -120,6 +120,28 @@ TEST_F(VocGroundTruth, ImagesWithoutObjectsAreCountedNotDropped) {
   EXPECT_EQ(exclude.warnings.size(), 3u);
 }
 
+TEST_F(VocGroundTruth, ACustomClassListMapsItsOwnNames) {
+  annotation("000001", {{"star", 0}, {"moon", 0}});
+  annotation("000002", {{"ring", 1}});
+  image_set("Main/test.txt", "000001\n000002\n");
+  const ClassList shapes{"shapes.txt", {"ring", "star", "moon"}};
+  const GroundTruth truth =
+      read_voc_ground_truth({root_, "", DifficultObjects::kInclude, shapes}, Dataset::kVoc2007);
+  EXPECT_EQ(truth.classes, shapes.names);
+  EXPECT_EQ(labels_of(truth), (std::vector<std::vector<int>>{{1, 2}, {0}}));
+
+  annotation("000002", {{"dog", 0}});
+  try {
+    read_voc_ground_truth({root_, "", {}, shapes}, Dataset::kVoc2007);
+    ADD_FAILURE() << "a VOC class outside the custom list was accepted";
+  } catch (const GroundTruthError& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "000002.xml: object class 'dog' is not one of the 3 classes of shapes.txt"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 void expect_error(const std::function<void()>& read, const std::string& fragment) {
   try {
     read();

@@ -16,6 +16,9 @@ struct CocoOptions {
   // coco2014/val_cls.txt lists 40,137 of val2014's 40,504 images (coco2017/val.txt: 4,952 of
   // 5,000). Set to keep them as all-negative images.
   bool keep_images_without_annotations = false;
+  // Empty: the 80 COCO classes (category names in the reference's spelling). Otherwise the
+  // category names as written must be these classes.
+  ClassList classes;
 };
 
 // The COCO name of each category in the reference's spelling (motorcycle -> motorbike,

@@ -25,6 +25,7 @@ struct VocOptions {
   // for VOC2007, "val" for VOC2012.
   std::string split;
   DifficultObjects difficult = DifficultObjects::kInclude;
+  ClassList classes;  // empty: the 20 VOC classes
 };
 
 struct VocObject {
@@ -37,10 +38,10 @@ struct VocObject {
 // <annotation> root, an object without <name> or a <difficult> that is not 0 or 1.
 std::vector<VocObject> read_voc_annotation(const std::string& xml_path);
 
-// Every image of the split with the VOC classes of its objects (class names mapped to the
-// reference's 20-class order). Images are root/JPEGImages/<id>.jpg. Throws
-// GroundTruthError for a missing split file or annotation, and for an object whose class is
-// not one of the 20 (naming file and name). An image without objects (or, with kExclude,
+// Every image of the split with the classes of its objects (class names mapped to the
+// reference's 20-class order, or to options.classes). Images are root/JPEGImages/<id>.jpg.
+// Throws GroundTruthError for a missing split file or annotation, and for an object whose
+// class is not in the list (naming file and name). An image without objects (or, with kExclude,
 // with only difficult ones) is kept as all-negative and counted in warnings.
 GroundTruth read_voc_ground_truth(const VocOptions& options, Dataset dataset);
 

@@ -18,6 +18,8 @@
 #include "tagclip/progress.h"
 #include "tagclip/tag_run.h"
 #include "tagclip/voc_ground_truth.h"
+#include "tagclip/vocabularies.h"
+#include "tagclip/vocabulary.h"
 
 namespace tagclip::cli {
 namespace {
@@ -51,26 +53,36 @@ std::string listed(const std::vector<std::string>& ids) {
   return text;
 }
 
-GroundTruth read_ground_truth(const EvalCommandOptions& o, Dataset dataset) {
+// --classes FILE: the ground truth names (or, in a split file, indexes) the file's classes,
+// a benchmark in the dataset's layout with classes of its own. A built-in vocabulary keeps
+// the dataset's classes, so `--dataset voc2007 --classes coco` stays a mismatch error.
+ClassList ground_truth_classes(const EvalCommandOptions& o, bool classes_given) {
+  if (!classes_given || find_builtin_vocabulary(o.setup.classes) != nullptr) return {};
+  return {o.setup.classes, load_vocabulary(o.setup.classes).classes};
+}
+
+GroundTruth read_ground_truth(const EvalCommandOptions& o, Dataset dataset, bool classes_given) {
+  const ClassList classes = ground_truth_classes(o, classes_given);
   const bool voc = dataset == Dataset::kVoc2007 || dataset == Dataset::kVoc2012;
   const bool coco = dataset == Dataset::kCoco2014 || dataset == Dataset::kCoco2017;
   if (!o.split_file.empty()) {
     if (!o.voc_root.empty() || !o.coco_annotations.empty())
       throw UsageError("give one ground truth: --split-file, --root (VOC) or --annotations (COCO)");
-    return read_split_ground_truth(o.split_file, dataset, o.image_root, o.extension);
+    return read_split_ground_truth(o.split_file, dataset, o.image_root, o.extension, classes);
   }
   if (voc) {
     if (o.voc_root.empty())
       throw UsageError("--dataset " + o.dataset +
                        " needs --root VOCdevkit/VOC20xx or --split-file");
-    return read_voc_ground_truth({o.voc_root, o.voc_split, parse_difficult_objects(o.difficult)},
-                                 dataset);
+    return read_voc_ground_truth(
+        {o.voc_root, o.voc_split, parse_difficult_objects(o.difficult), classes}, dataset);
   }
   if (coco) {
     if (o.coco_annotations.empty())
       throw UsageError("--dataset " + o.dataset +
                        " needs --annotations instances_*.json or --split-file");
-    return read_coco_ground_truth({o.coco_annotations, o.coco_images, o.keep_empty}, dataset);
+    return read_coco_ground_truth({o.coco_annotations, o.coco_images, o.keep_empty, classes},
+                                  dataset);
   }
   throw UsageError(
       "--dataset cocostuff needs --split-file (the authors' cocostuff/val.txt format)");
@@ -132,7 +144,7 @@ int run_eval(EvalCommandOptions& o, bool model_given, bool classes_given) {
     throw UsageError(
         "--predictions scores an existing file; --model/--output/--resume tag the "
         "images anew: give one or the other");
-  const GroundTruth truth = read_ground_truth(o, dataset);
+  const GroundTruth truth = read_ground_truth(o, dataset, classes_given);
   spdlog::info("ground truth {}: {} images, {} classes ({})", dataset_name(dataset),
                truth.images.size(), truth.classes.size(), truth.source);
   for (const std::string& warning : truth.warnings) spdlog::warn("ground truth: {}", warning);
@@ -217,7 +229,9 @@ void register_eval_command(CLI::App& app, int& exit_code) {
       "--predictions FILE (output of `tagclip tag`), or tag the split's images with the model "
       "into --output FILE (resumable) and score them. Images are matched by file stem. "
       "--threshold sets the F1 threshold too (default 0.5; 0.1 for cocostuff); --classes "
-      "defaults to the dataset's vocabulary.\n"
+      "defaults to the dataset's vocabulary, and a class file scores a benchmark in the "
+      "dataset's layout with classes of its own (VOC object names, COCO category names or "
+      "split-file indices refer to the file's classes).\n"
       "Exit status: 0 scored, 1 images missing on either side (without --allow-missing), "
       "2 usage error, 3 ground truth, predictions or model could not be read.");
   add_ground_truth_options(*cmd, *o);
