@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Writes the synthetic multi-object benchmark for the demo CLIP in PASCAL VOC's layout.
+
+  /usr/bin/python3 scripts/demo/make_synthetic_voc.py --out tests/data/synthetic_voc
+
+Each image is 224 x 224 and holds 1 to 4 objects of distinct classes from
+models/demo_classes.txt (draw_shapes.CLASSES), in three size bands (22-40 px: 40%,
+40-72: 35%, 72-120: 25%), on one background or two split by a horizon, with clutter. Later
+objects may cover up to 40% of earlier ones; boxes bound what stays visible. Objects may
+stick out of the frame by a sixth of their size (marked truncated).
+
+Layout (what VOC readers expect):
+  JPEGImages/<id>.jpg            quality 85
+  Annotations/<id>.xml           <object><name>, <truncated>, <difficult>0, <bndbox> 1-based
+  ImageSets/Main/test.txt        every id
+  ImageSets/Main/<class>_test.txt  "id  1" or "id -1" per image, as VOC's per-class lists
+  ImageSets/Main/regression.txt  the first --regression-count ids (tests/test_demo_quality)
+  test_cls.txt                   the reference's split format, "id idx idx ..." (class
+                                 indices in models/demo_classes.txt order), for
+                                 `tagclip tag` or `eval --split-file`
+
+Image i is drawn from a generator seeded by (seed, i), so a longer dataset starts with the
+same images. Needs only numpy and OpenCV (Debian's python3-numpy, python3-opencv).
+"""
+import argparse
+import os
+import sys
+from xml.sax.saxutils import escape
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import draw_shapes  # noqa: E402
+
+
+def annotation_xml(image_id, size, objects, folder):
+    lines = ["<annotation>", f"\t<folder>{escape(folder)}</folder>",
+             f"\t<filename>{image_id}.jpg</filename>",
+             "\t<source>", "\t\t<database>tagclip synthetic shapes</database>",
+             "\t\t<annotation>scripts/demo/make_synthetic_voc.py</annotation>", "\t</source>",
+             "\t<size>", f"\t\t<width>{size}</width>", f"\t\t<height>{size}</height>",
+             "\t\t<depth>3</depth>", "\t</size>", "\t<segmented>0</segmented>"]
+    for obj in objects:
+        x0, y0, x1, y1 = obj["box"]
+        lines += ["\t<object>", f"\t\t<name>{obj['name']}</name>", "\t\t<pose>Unspecified</pose>",
+                  f"\t\t<truncated>{int(obj['truncated'])}</truncated>",
+                  "\t\t<difficult>0</difficult>",
+                  "\t\t<bndbox>", f"\t\t\t<xmin>{x0 + 1}</xmin>", f"\t\t\t<ymin>{y0 + 1}</ymin>",
+                  f"\t\t\t<xmax>{x1 + 1}</xmax>", f"\t\t\t<ymax>{y1 + 1}</ymax>", "\t\t</bndbox>",
+                  "\t</object>"]
+    lines.append("</annotation>")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default="tests/data/synthetic_voc")
+    parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--quality", type=int, default=85)
+    parser.add_argument("--regression-count", type=int, default=48)
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+
+    for sub in ("JPEGImages", "Annotations", "ImageSets/Main"):
+        os.makedirs(os.path.join(args.out, sub), exist_ok=True)
+    folder = os.path.basename(os.path.normpath(args.out))
+    ids, labels, counts = [], [], np.zeros(len(draw_shapes.CLASSES), int)
+    sizes = []
+    for i in range(args.count):
+        rng = np.random.default_rng([args.seed, i])
+        image, objects = draw_shapes.benchmark_scene(rng, args.size)
+        image_id = f"{i + 1:06d}"
+        cv2.imwrite(os.path.join(args.out, "JPEGImages", image_id + ".jpg"), image[:, :, ::-1],
+                    [cv2.IMWRITE_JPEG_QUALITY, args.quality])
+        with open(os.path.join(args.out, "Annotations", image_id + ".xml"), "w") as f:
+            f.write(annotation_xml(image_id, args.size, objects, folder))
+        present = sorted({draw_shapes.CLASSES.index(o["name"]) for o in objects})
+        ids.append(image_id)
+        labels.append(present)
+        counts[present] += 1
+        sizes += [o["size"] for o in objects]
+
+    main_dir = os.path.join(args.out, "ImageSets", "Main")
+    with open(os.path.join(main_dir, "test.txt"), "w") as f:
+        f.writelines(i + "\n" for i in ids)
+    with open(os.path.join(main_dir, "regression.txt"), "w") as f:
+        f.writelines(i + "\n" for i in ids[:args.regression_count])
+    for c, name in enumerate(draw_shapes.CLASSES):
+        with open(os.path.join(main_dir, f"{name}_test.txt"), "w") as f:
+            f.writelines(f"{i} {' 1' if c in present else '-1'}\n" for i, present in zip(ids, labels))
+    with open(os.path.join(args.out, "test_cls.txt"), "w") as f:
+        f.writelines(" ".join([i] + [str(c) for c in present]) + "\n"
+                     for i, present in zip(ids, labels))
+
+    objects_per_image = np.bincount([len(p) for p in labels], minlength=5)[1:]
+    sizes = np.asarray(sizes)
+    print(f"{args.count} images, objects per image 1..4: {objects_per_image.tolist()}, "
+          f"objects {len(sizes)} (small <40 px: {(sizes < 40).sum()}, 40-72: "
+          f"{((sizes >= 40) & (sizes < 72)).sum()}, >=72: {(sizes >= 72).sum()})")
+    print("images per class: " + ", ".join(f"{n} {k}" for n, k in zip(draw_shapes.CLASSES, counts)))
+
+
+if __name__ == "__main__":
+    main()
