@@ -247,6 +247,13 @@ void register_eval_command(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->group("Predictions");
   add_model_options(*cmd, o->setup);
+  // eval's vocabulary follows --dataset unless given; say so instead of tag's "voc".
+  cmd->get_option("--classes")
+      ->default_str("the dataset's")
+      ->description(
+          "Vocabulary: default the dataset's (voc, coco or cocostuff); a UTF-8 class file "
+          "(one class per line) scores a benchmark in the dataset's layout with its own "
+          "classes");
 
   cmd->add_option("--top-k", o->top_k, "Also report F1/P/R of the K best classes per image")
       ->expected(1, 16)
