@@ -5,6 +5,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "expect_throw.h"
 #include "tagclip/coco_ground_truth.h"
 #include "tagclip/vocabularies.h"
 #include "test_support.h"
@@ -147,12 +148,7 @@ TEST_F(CocoGroundTruth, ACustomClassListTakesCategoryNamesAsWritten) {
 }
 
 void expect_error(const std::function<void()>& read, const std::string& fragment) {
-  try {
-    read();
-    ADD_FAILURE() << "no error; expected one mentioning " << fragment;
-  } catch (const GroundTruthError& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
+  testing::expect_throw_with<GroundTruthError>(read, fragment);
 }
 
 TEST_F(CocoGroundTruth, BadFilesGiveErrorsNamingFileAndProblem) {
