@@ -1,0 +1,531 @@
+#!/usr/bin/env python3
+"""Trains the demo CLIP: a small ViT CLIP in the OpenAI checkpoint layout, on synthetic
+scenes drawn by draw_shapes.py, and saves it as a TorchScript archive tagclip loads like
+any OpenAI checkpoint (models/demo-clip.pt).
+
+  nice -n 19 /usr/bin/python3 scripts/demo/train_demo_clip.py \
+      --bpe /path/to/bpe_simple_vocab_16e6.txt.gz --out models/demo-clip.pt
+
+Model: image tower ViT, patch 16, 224 input (14 x 14 grid), width 64 (1 head), 6 blocks;
+text tower width 64 (1 head), 2 blocks, CLIP's 49,408-token BPE vocabulary and 77-token
+context; embedding 64; QuickGELU, pre-LayerNorm, causal text mask, text feature at the end
+token. Every tensor carries its OpenAI state-dict name. Saved in fp16 as OpenAI's are: 7.3
+MB, most of it the token embedding table.
+
+Data: each image shows one object (16 classes) on one of 8 textured, cluttered backgrounds
+whose names are the reference's 25 background words, or (15%) the background alone.
+Captions come from varied templates ("a photo of a star.", "a small red star.", "there is a
+grass in the scene.") and are tokenized with CLIP's BPE (clip_bpe.py).
+
+Compute: tokens, not images, cost time on two cores, so most steps show a 112 x 112 or
+160 x 160 window of a 224-pixel scene. Objects keep the pixel size they have in a
+224-pixel image and the window takes the matching rows of the 14 x 14 positional table, so
+the model learns every position at the scale it is tested at. The last steps are all
+224 x 224, the input tagclip gives it. 4,000 steps take about 40 minutes on one core.
+
+Loss: CLIP's symmetric contrastive loss over the batch, where captions of the same class
+count as matches (several images of one class share a batch), as soft targets; plus a
+patch term (--patch-loss-weight, default 1): each patch feature computed as TagCLIP's coarse
+step computes it is classified against one caption per label (the object where it covers
+the patch, the background kind where nothing does). Real CLIP's patch tokens carry
+meaning after 400 million captions; in a 40-minute model only this term asks them to name
+what they show, and TagCLIP's local stages read exactly those features.
+
+Reproducible: the seed fixes the initial weights and every drawn pixel (each step draws
+from its own generator); numbers match exactly for the same --threads.
+"""
+import argparse
+import json
+import math
+import multiprocessing
+import os
+import sys
+import time
+from typing import Optional
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import draw_shapes  # noqa: E402
+from clip_bpe import ClipBpe, VOCAB_SIZE  # noqa: E402
+
+MEAN = (0.48145466, 0.4578275, 0.40821073)
+STD = (0.26862954, 0.26130258, 0.27577711)
+CONTEXT = 77
+
+# Caption templates. Many share words with CLIP's prompt ensemble (which tagclip uses by
+# default), so those words mean something to the text tower; the class word is the only
+# content.
+TEMPLATES = [
+    "a photo of a {}.", "a photo of the {}.", "a picture of a {}.", "an image of the {}.",
+    "a drawing of a {}.", "a rendering of the {}.", "a sketch of a {}.", "a painting of the {}.",
+    "a cartoon {}.", "a bad photo of a {}.", "a good photo of the {}.", "a blurry photo of a {}.",
+    "a bright photo of the {}.", "a dark photo of a {}.", "a close-up photo of the {}.",
+    "a cropped photo of a {}.", "a low resolution photo of the {}.",
+    "a pixelated photo of a {}.", "a jpeg corrupted photo of the {}.",
+    "a photo of a small {}.", "a photo of the big {}.", "a photo of a large {}.",
+    "there is a {} in the scene.", "there is the {} in the scene.",
+    "this is a {} in the scene.", "this is one {} in the scene.", "a {}.", "the {}.",
+    "itap of a {}.", "a photo of one {}.", "art of the {}.", "a clean photo of a {}.",
+    "a photo of the nice {}.", "a photo of a weird {}.", "a black and white photo of a {}.",
+    "a sculpture of the {}.", "a toy {}.", "a plastic {}.", "graffiti of a {}.",
+    "a doodle of the {}.", "a plushie {}.", "a origami {}.", "a tattoo of the {}.",
+    "a photo of the hard to see {}.", "a rendition of a {}.", "the embroidered {}.",
+    "a photo of many {}.", "a photo of my {}.", "a {} in a video game.", "a bad photo of the {}.",
+]
+ATTRIBUTE_TEMPLATES = [
+    "a {colour} {label}.", "a photo of a {colour} {label}.", "a {scale} {colour} {label}.",
+    "a {scale} {label}.", "there is a {colour} {label} in the scene.",
+]
+
+
+# --------------------------------------------------------------------------- model
+class QuickGELU(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(1.702 * x)
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention with nn.MultiheadAttention's tensor names
+    (in_proj_weight, in_proj_bias, out_proj), on batch-first input [B, T, W]."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.heads = width // 64
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * width, width))
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * width))
+        self.out_proj = nn.Linear(width, width)
+
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        b, t, w = x.shape
+        qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
+        qkv = qkv.view(b, t, 3, self.heads, w // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]  # [B, H, T, 64]
+        scores = torch.matmul(q, k.transpose(-2, -1)) * (float(w // self.heads) ** -0.5)
+        if mask is not None:
+            scores = scores + mask
+        out = torch.matmul(scores.softmax(-1), v)  # [B, H, T, 64]
+        return self.out_proj(out.transpose(1, 2).reshape(b, t, w))
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, width: int):
+        super().__init__()
+        self.attn = Attention(width)
+        self.ln_1 = nn.LayerNorm(width)
+        self.mlp = nn.Sequential()
+        self.mlp.add_module("c_fc", nn.Linear(width, 4 * width))
+        self.mlp.add_module("gelu", QuickGELU())
+        self.mlp.add_module("c_proj", nn.Linear(4 * width, width))
+        self.ln_2 = nn.LayerNorm(width)
+
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x), mask)
+        return x + self.mlp(self.ln_2(x))
+
+
+class Transformer(nn.Module):
+    def __init__(self, width: int, layers: int):
+        super().__init__()
+        self.resblocks = nn.ModuleList([ResidualBlock(width) for _ in range(layers)])
+
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        for block in self.resblocks:
+            x = block(x, mask)
+        return x
+
+
+class VisionTransformer(nn.Module):
+    def __init__(self, width: int, layers: int, patch: int, grid: int, embed: int):
+        super().__init__()
+        scale = width ** -0.5
+        self.grid = grid
+        self.conv1 = nn.Conv2d(3, width, patch, patch, bias=False)
+        self.class_embedding = nn.Parameter(scale * torch.randn(width))
+        self.positional_embedding = nn.Parameter(scale * torch.randn(grid * grid + 1, width))
+        self.ln_pre = nn.LayerNorm(width)
+        self.transformer = Transformer(width, layers)
+        self.ln_post = nn.LayerNorm(width)
+        self.proj = nn.Parameter(scale * torch.randn(width, embed))
+
+    def embed(self, image: torch.Tensor, offset: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """image [B, 3, S, S] -> tokens after ln_pre [B, 1 + g*g, W]. A window smaller than
+        the full grid takes the positional rows of its place in the 224-pixel scene:
+        `offset` [B, 2] (row, column of its top-left patch); None: the window starts at
+        (0, 0)."""
+        x = self.conv1(image)  # [B, W, g, g]
+        b, w, gh, gw = x.shape
+        x = x.flatten(2).transpose(1, 2)  # [B, g*g, W]
+        rows = torch.arange(gh).view(gh, 1) * self.grid + torch.arange(gw).view(1, gw)
+        rows = rows.reshape(1, -1).expand(b, -1)
+        if offset is not None:
+            rows = rows + (offset[:, 0] * self.grid + offset[:, 1]).view(b, 1)
+        positions = self.positional_embedding[1:][rows]  # [B, g*g, W]
+        cls = (self.class_embedding + self.positional_embedding[0]).view(1, 1, w).expand(b, 1, w)
+        return self.ln_pre(torch.cat([cls, x + positions], 1))
+
+    def forward(self, image: torch.Tensor, offset: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """image [B, 3, S, S] -> image features [B, E] (the class token)."""
+        x = self.transformer(self.embed(image, offset))
+        return self.ln_post(x[:, 0]) @ self.proj
+
+    def dense(self, image, offset=None):
+        """Class-token features [B, E] and patch features [B, g*g, E] the way TagCLIP's
+        coarse step computes them: the last block once as usual (class token) and once with
+        every token attending to itself alone (additive -100 off the diagonal, as the
+        reference). Training only; not part of the exported archive."""
+        x = self.embed(image, offset)
+        for block in self.transformer.resblocks[:-1]:
+            x = block(x)
+        last = self.transformer.resblocks[-1]
+        cls = self.ln_post(last(x)[:, 0]) @ self.proj
+        tokens = x.shape[1]
+        self_only = torch.full((tokens, tokens), -100.0)
+        self_only.fill_diagonal_(0.0)
+        patches = self.ln_post(last(x, self_only)[:, 1:]) @ self.proj
+        return cls, patches
+
+
+class DemoClip(nn.Module):
+    def __init__(self, vision_width=128, vision_layers=6, patch=16, grid=14, embed=64,
+                 text_width=64, text_layers=2):
+        super().__init__()
+        self.visual = VisionTransformer(vision_width, vision_layers, patch, grid, embed)
+        self.token_embedding = nn.Embedding(VOCAB_SIZE, text_width)
+        self.positional_embedding = nn.Parameter(torch.empty(CONTEXT, text_width))
+        self.transformer = Transformer(text_width, text_layers)
+        self.ln_final = nn.LayerNorm(text_width)
+        self.text_projection = nn.Parameter(torch.empty(text_width, embed))
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+        self.initialize(vision_layers, text_layers)
+
+    def initialize(self, vision_layers: int, text_layers: int):
+        """CLIP's initialisation (std 0.02 tokens, 0.01 positions, scaled block weights)."""
+        nn.init.normal_(self.token_embedding.weight, std=0.02)
+        nn.init.normal_(self.positional_embedding, std=0.01)
+        for tower, layers in ((self.visual.transformer, vision_layers),
+                              (self.transformer, text_layers)):
+            width = tower.resblocks[0].ln_1.weight.shape[0]
+            attn_std = width ** -0.5
+            proj_std = attn_std * (2 * layers) ** -0.5
+            for block in tower.resblocks:
+                nn.init.normal_(block.attn.in_proj_weight, std=attn_std)
+                nn.init.normal_(block.attn.out_proj.weight, std=proj_std)
+                nn.init.zeros_(block.attn.out_proj.bias)
+                nn.init.normal_(block.mlp.c_fc.weight, std=(2 * width) ** -0.5)
+                nn.init.normal_(block.mlp.c_proj.weight, std=proj_std)
+        nn.init.normal_(self.text_projection, std=self.ln_final.weight.shape[0] ** -0.5)
+
+    def encode_image(self, image: torch.Tensor,
+                     offset: Optional[torch.Tensor] = None) -> torch.Tensor:
+        return self.visual(image, offset)
+
+    def encode_text(self, text: torch.Tensor) -> torch.Tensor:
+        """text [B, T] token ids (T <= 77, zero padded) -> [B, E], the feature at the end
+        token (the largest id). The causal mask lets no token see later ones, so cutting the
+        zero padding short changes nothing."""
+        t = text.shape[1]
+        x = self.token_embedding(text) + self.positional_embedding[:t]
+        mask = torch.full((t, t), float("-inf")).triu(1)
+        x = self.ln_final(self.transformer(x, mask))
+        return x[torch.arange(x.shape[0]), text.argmax(-1)] @ self.text_projection
+
+    def forward(self, image: torch.Tensor, text: torch.Tensor):
+        image_features = F.normalize(self.encode_image(image), dim=1)
+        text_features = F.normalize(self.encode_text(text), dim=1)
+        logits_per_image = self.logit_scale.exp() * image_features @ text_features.t()
+        return logits_per_image, logits_per_image.t()
+
+
+# --------------------------------------------------------------------------- data
+def caption_for(info, rng, attributes=True):
+    """A caption for a training_scene() record."""
+    if info["kind"] == "background":
+        words = draw_shapes.BACKGROUND_WORDS[info["label"]]
+        word = words[int(rng.integers(len(words)))]
+        return TEMPLATES[int(rng.integers(len(TEMPLATES)))].format(word)
+    if attributes and rng.random() < 0.3:
+        template = ATTRIBUTE_TEMPLATES[int(rng.integers(len(ATTRIBUTE_TEMPLATES)))]
+        if "{scale}" in template and info["scale"] is None:
+            template = template.replace("{scale} ", "")
+        return template.format(colour=info["colour"], scale=info["scale"], label=info["label"])
+    return TEMPLATES[int(rng.integers(len(TEMPLATES)))].format(info["label"])
+
+
+LABELS = draw_shapes.CLASSES + draw_shapes.BACKGROUND_KINDS
+
+
+def to_tensor(images):
+    """uint8 [B, S, S, 3] -> normalised float [B, 3, S, S], as tagclip preprocesses."""
+    x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255.0
+    mean = torch.tensor(MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(STD).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def draw_batch(seed, step, canvas, batch, extra_chance=0.0, grid=14, patch=16):
+    """The step's scenes, drawn from a generator seeded by (seed, step): uint8 images
+    [B, c, c, 3], window offsets [B, 2] (patch row, column in the 14 x 14 grid), label ids
+    [B] (index in LABELS) and captions. Runs in the helper process."""
+    rng = np.random.default_rng([seed, step])
+    images, labels, captions, patch_labels = [], [], [], []
+    for _ in range(batch):
+        image, info = draw_shapes.training_scene(rng, canvas, extra_chance=extra_chance)
+        images.append(image)
+        labels.append(LABELS.index(info["label"]))
+        captions.append(caption_for(info, rng))
+        patch_labels.append(patch_labels_for(info, canvas, patch))
+    window = canvas // patch
+    offsets = rng.integers(0, grid - window + 1, (batch, 2))
+    # The patch loss's captions come from their own generator, so that the images and
+    # captions above are the same with and without it.
+    label_rng = np.random.default_rng([seed, step, 1])
+    label_captions = [caption_for({"kind": "object" if k < len(draw_shapes.CLASSES)
+                                   else "background", "label": name, "scale": None,
+                                   "colour": None}, label_rng, attributes=False)
+                      for k, name in enumerate(LABELS)]
+    return (np.stack(images), offsets, np.asarray(labels), captions, np.stack(patch_labels),
+            label_captions)
+
+
+def patch_labels_for(info, canvas, patch):
+    """Per patch [g*g]: the object's label where it covers at least 30% of the patch, the
+    background kind's where the object covers under 2% (none for "plain": -100), else
+    -100 (ignored)."""
+    g = canvas // patch
+    centres = info["background_map"][patch // 2::patch, patch // 2::patch].astype(np.int64)
+    labels = np.where(centres >= 0, len(draw_shapes.CLASSES) + centres, -100)
+    if info["objects"]:
+        cover = np.stack([m.reshape(g, patch, g, patch).mean((1, 3)) for _, m in info["objects"]])
+        ids = np.asarray([LABELS.index(name) for name, _ in info["objects"]])
+        best = cover.argmax(0)
+        labels = np.where(cover.max(0) >= 0.3, ids[best],
+                          np.where(cover.sum(0) < 0.02, labels, -100))
+    return labels.reshape(-1)
+
+
+def tokenize_short(bpe, captions):
+    """[B, T] token ids cut to the longest caption (the causal mask makes the cut exact)."""
+    tokens = torch.tensor(bpe.tokenize(captions, CONTEXT))
+    return tokens[:, :int((tokens > 0).sum(1).max())]
+
+
+def to_batch(drawn, bpe):
+    """draw_batch's output as tensors: images [B, 3, c, c], offsets [B, 2], labels [B],
+    tokens [B, T], patch labels [B, g*g] and one caption's tokens per label [L, T]."""
+    images, offsets, labels, captions, patch_labels, label_captions = drawn
+    return (to_tensor(images), torch.from_numpy(offsets), torch.from_numpy(labels),
+            tokenize_short(bpe, captions), torch.from_numpy(patch_labels),
+            tokenize_short(bpe, label_captions))
+
+
+def contrastive_loss(model, images, offsets, labels, tokens, patch_labels=None,
+                     label_tokens=None, patch_weight=0.0):
+    """CLIP's symmetric loss with every same-label pair as a match (soft targets). With
+    `patch_weight` > 0, plus that weight times a patch term: each labelled patch feature
+    (TagCLIP's coarse-step features, dense()) classified against one caption per label."""
+    if patch_weight > 0:
+        image_features, patch_features = model.visual.dense(images, offsets)
+    else:
+        image_features = model.encode_image(images, offsets)
+    image_features = F.normalize(image_features, dim=-1)
+    text_features = F.normalize(model.encode_text(tokens), dim=-1)
+    scale = model.logit_scale.exp()
+    logits = scale * image_features @ text_features.t()
+    matches = (labels.view(-1, 1) == labels.view(1, -1)).float()
+    targets = matches / matches.sum(1, keepdim=True)
+    loss = 0.5 * (torch.sum(-targets * logits.log_softmax(1), 1).mean() +
+                  torch.sum(-targets * logits.t().log_softmax(1), 1).mean())
+    accuracy = (matches[torch.arange(len(labels)), logits.argmax(1)] > 0).float().mean()
+    if patch_weight > 0:
+        label_features = F.normalize(model.encode_text(label_tokens), dim=-1)  # [L, E]
+        patch_logits = scale * F.normalize(patch_features, dim=-1) @ label_features.t()
+        loss = loss + patch_weight * F.cross_entropy(
+            patch_logits.reshape(-1, label_features.shape[0]), patch_labels.reshape(-1),
+            ignore_index=-100)
+    return loss, accuracy
+
+
+# --------------------------------------------------------------------------- schedule
+def schedule(step, steps, sizes):
+    """(canvas, batch) for a step: mostly small windows early, only full 224 images in the
+    last `final_fraction` of the run."""
+    rng = np.random.default_rng([12345, step])
+    if step >= int(steps * (1 - sizes["final_fraction"])):
+        return 224, sizes["batch_224"]
+    roll = rng.random()
+    if roll < sizes["p112"]:
+        return 112, sizes["batch_112"]
+    if roll < sizes["p112"] + sizes["p160"]:
+        return 160, sizes["batch_160"]
+    return 224, sizes["batch_224"]
+
+
+def learning_rate(step, steps, peak, warmup):
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, steps - warmup)
+    return peak * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def evaluate(model, bpe, seed, count=192):
+    """On held-out single-object 224 scenes, with "a photo of a {}." for every class and
+    background kind: the class token's zero-shot accuracy, and how often TagCLIP's coarse
+    patch features (dense()) name the right label on patches the object covers (>= 50%)
+    and on background patches."""
+    rng = np.random.default_rng([seed, 999_999])
+    images, labels, patch_labels = [], [], []
+    while len(images) < count:
+        image, info = draw_shapes.training_scene(rng, 224, object_chance=1.0)
+        images.append(image)
+        labels.append(LABELS.index(info["label"]))
+        patch_labels.append(patch_labels_for(info, 224, 16))
+        cover = info["objects"][0][1].reshape(14, 16, 14, 16).mean((1, 3)).reshape(-1)
+        patch_labels[-1] = np.where((cover < 0.5) & (patch_labels[-1] < len(draw_shapes.CLASSES)),
+                                    -100, patch_labels[-1])
+    with torch.no_grad():
+        words = draw_shapes.CLASSES + [w[0] for w in draw_shapes.BACKGROUND_WORDS.values()]
+        tokens = torch.tensor(bpe.tokenize([f"a photo of a {w}." for w in words], CONTEXT))
+        text = F.normalize(model.encode_text(tokens[:, :16]), dim=-1)
+        predicted, patch_predicted = [], []
+        for i in range(0, count, 32):
+            cls, patches = model.visual.dense(to_tensor(images[i:i + 32]))
+            predicted.append((F.normalize(cls, dim=-1) @ text.t()).argmax(1))
+            patch_predicted.append((F.normalize(patches, dim=-1) @ text.t()).argmax(-1))
+        predicted = torch.cat(predicted)
+        patch_predicted = torch.cat(patch_predicted)
+    patch_truth = torch.from_numpy(np.stack(patch_labels))
+    on_object = (patch_truth >= 0) & (patch_truth < len(draw_shapes.CLASSES))
+    on_background = patch_truth >= len(draw_shapes.CLASSES)
+    return {"heldout_accuracy": round(float((predicted == torch.tensor(labels)).float().mean()), 3),
+            "object_patch_accuracy": round(float((patch_predicted == patch_truth)[on_object].float().mean()), 3),
+            "background_patch_accuracy": round(float((patch_predicted == patch_truth)[on_background].float().mean()), 3)}
+
+
+# --------------------------------------------------------------------------- export
+def export(model, path):
+    """fp16 TorchScript archive with OpenAI state-dict names (what tagclip reads)."""
+    exported = DemoClip(**model.config)
+    exported.load_state_dict(model.state_dict())
+    exported = exported.half().eval()
+    scripted = torch.jit.script(exported)
+    scripted.save(path)
+    names = set(dict(scripted.named_parameters()))
+    for required in ("visual.conv1.weight", "visual.transformer.resblocks.0.attn.in_proj_weight",
+                     "token_embedding.weight", "text_projection", "logit_scale"):
+        assert required in names, required
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bpe", required=True, help="CLIP's bpe_simple_vocab_16e6.txt.gz")
+    parser.add_argument("--out", default="models/demo-clip.pt")
+    parser.add_argument("--work-dir", default="/tmp/demo-clip-train",
+                        help="checkpoints for --resume and the training log")
+    parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--weight-decay", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="LibTorch threads (1 is fastest on a busy 2-core machine)")
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--eval-every", type=int, default=100)
+    parser.add_argument("--vision-width", type=int, default=64)
+    parser.add_argument("--vision-layers", type=int, default=6)
+    parser.add_argument("--embed", type=int, default=64)
+    parser.add_argument("--text-layers", type=int, default=2)
+    parser.add_argument("--batch-112", type=int, default=96)
+    parser.add_argument("--batch-160", type=int, default=48)
+    parser.add_argument("--batch-224", type=int, default=24)
+    parser.add_argument("--patch-loss-weight", type=float, default=1.0,
+                        help="weight of the patch term (0: CLIP's loss alone)")
+    parser.add_argument("--extra-object-chance", type=float, default=0.0,
+                        help="share of object scenes that get 1-2 smaller, unmentioned objects "
+                             "of other classes (0: one object per image)")
+    parser.add_argument("--final-fraction", type=float, default=0.1,
+                        help="share of steps at the end that are all 224 x 224")
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    draw_shapes.cv2.setNumThreads(1)
+    torch.manual_seed(args.seed)
+    os.makedirs(args.work_dir, exist_ok=True)
+    bpe = ClipBpe(args.bpe)
+    config = dict(vision_width=args.vision_width, vision_layers=args.vision_layers, patch=16,
+                  grid=14, embed=args.embed, text_width=64, text_layers=args.text_layers)
+    model = DemoClip(**config)
+    model.config = config
+    sizes = dict(p112=0.6, p160=0.25, batch_112=args.batch_112, batch_160=args.batch_160,
+                 batch_224=args.batch_224, final_fraction=args.final_fraction)
+
+    decay = [p for n, p in model.named_parameters()
+             if p.dim() >= 2 and "embedding" not in n]
+    no_decay = [p for n, p in model.named_parameters()
+                if not (p.dim() >= 2 and "embedding" not in n)]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}],
+                                  lr=args.lr, betas=(0.9, 0.98), eps=1e-6)
+    start = 0
+    state_path = os.path.join(args.work_dir, "state.pt")
+    if args.resume and os.path.exists(state_path):
+        state = torch.load(state_path)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start = state["step"]
+        torch.set_rng_state(state["torch_rng"])
+        print(f"resumed at step {start}", flush=True)
+    log = open(os.path.join(args.work_dir, "log.jsonl"), "a")
+    warmup = max(1, args.steps // 20)
+    began = time.time()
+    smoothed = None
+    # A helper process draws the next batches while this one trains (drawing is ~20% of a
+    # step); at most `ahead` batches wait in memory.
+    pool = multiprocessing.get_context("fork").Pool(1)
+    pending = {}
+    ahead = 3
+
+    def request(step):
+        if step < args.steps and step not in pending:
+            canvas, batch = schedule(step, args.steps, sizes)
+            pending[step] = pool.apply_async(
+                draw_batch, (args.seed, step, canvas, batch, args.extra_object_chance))
+
+    for step in range(start, args.steps):
+        for later in range(step, step + ahead):
+            request(later)
+        images, offsets, labels, tokens, patch_labels, label_tokens = to_batch(
+            pending.pop(step).get(), bpe)
+        canvas = images.shape[-1]
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, args.steps, args.lr, warmup)
+        loss, accuracy = contrastive_loss(model, images, offsets, labels, tokens, patch_labels,
+                                          label_tokens, args.patch_loss_weight)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            model.logit_scale.clamp_(0, math.log(100))
+        smoothed = float(loss) if smoothed is None else 0.95 * smoothed + 0.05 * float(loss)
+        record = {"step": step + 1, "canvas": canvas, "loss": round(float(loss), 4),
+                  "smoothed": round(smoothed, 4), "batch_accuracy": round(float(accuracy), 3),
+                  "logit_scale": round(float(model.logit_scale.exp()), 2),
+                  "elapsed_s": round(time.time() - began, 1)}
+        if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
+            record.update(evaluate(model, bpe, args.seed))
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "step": step + 1, "torch_rng": torch.get_rng_state()}, state_path)
+        log.write(json.dumps(record) + "\n")
+        log.flush()
+        if (step + 1) % 10 == 0 or "heldout_accuracy" in record:
+            print(json.dumps(record), flush=True)
+    pool.close()
+    export(model, args.out)
+    print(f"saved {args.out} ({os.path.getsize(args.out) / 1e6:.1f} MB) after "
+          f"{time.time() - began:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
