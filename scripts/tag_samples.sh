@@ -2,10 +2,13 @@
 # The README's main job: tags the sample images and prints the tags.
 #   with models/ViT-B-16.pt (scripts/download_models.sh): the photos in samples/photos, VOC classes
 #   otherwise: the project's demo CLIP (models/demo-clip.pt) on samples/synthetic, its own classes
-# Writes samples-tags.jsonl and samples-why/ (one heat-map PNG per image).
+# Writes samples-tags.jsonl and samples-why/ (one heat-map PNG per image) into the checkout,
+# or into $TAGCLIP_SAMPLES_OUT when set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${TAGCLIP_BUILD_DIR:-build}
+out=${TAGCLIP_SAMPLES_OUT:-.}
+mkdir -p "$out"
 
 bpe=models/bpe_simple_vocab_16e6.txt.gz
 [[ -f $bpe ]] || { [[ -f ../shared/clip/bpe_simple_vocab_16e6.txt.gz ]] && bpe=../shared/clip/bpe_simple_vocab_16e6.txt.gz; }
@@ -25,7 +28,7 @@ else
   echo "tag_samples: using the demo CLIP trained by this project (models/demo-clip.pt) on samples/synthetic" >&2
   args=(--model models/demo-clip.pt --classes models/demo_classes.txt samples/synthetic)
 fi
-"$build/tagclip" tag --bpe "$bpe" "${args[@]}" -o samples-tags.jsonl --visualize samples-why
-# One line per image: file and its tags.
-sed -E 's/^\{"image":"([^"]*)".*"tags":\[(.*)\],"scores".*/\1 \2/; s/\{"label":"([^"]*)","index":[0-9]+,"score":([0-9.e-]+)\}/\1 (\2)/g' samples-tags.jsonl
-echo "tag_samples: records in samples-tags.jsonl, heat maps in samples-why/" >&2
+"$build/tagclip" tag --bpe "$bpe" "${args[@]}" -o "$out/samples-tags.jsonl" --visualize "$out/samples-why"
+# One line per image: file and its tags, scores cut to 3 decimals.
+sed -E 's/("score":[0-9]+\.[0-9]{3})[0-9]*/\1/g' "$out/samples-tags.jsonl" | sed -E 's/^\{"image":"([^"]*)".*"tags":\[(.*)\],"scores".*/\1 \2/; s/\{"label":"([^"]*)","index":[0-9]+,"score":([0-9.e-]+)\}/\1 (\2)/g'
+echo "tag_samples: records in $out/samples-tags.jsonl, heat maps in $out/samples-why/" >&2
