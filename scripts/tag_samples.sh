@@ -30,5 +30,6 @@ else
 fi
 "$build/tagclip" tag --bpe "$bpe" "${args[@]}" -o "$out/samples-tags.jsonl" --visualize "$out/samples-why"
 # One line per image: file and its tags, scores cut to 3 decimals.
-sed -E 's/("score":[0-9]+\.[0-9]{3})[0-9]*/\1/g' "$out/samples-tags.jsonl" | sed -E 's/^\{"image":"([^"]*)".*"tags":\[(.*)\],"scores".*/\1 \2/; s/\{"label":"([^"]*)","index":[0-9]+,"score":([0-9.e-]+)\}/\1 (\2)/g'
+sed -E -e 's/("score":[0-9]+\.[0-9]{3})[0-9]*/\1/g' -e 's/^\{"image":"([^"]*)".*"tags":\[(.*)\],"scores".*/\1 \2/' \
+  -e 's/\{"label":"([^"]*)","index":[0-9]+,"score":([0-9.e-]+)\}/\1 (\2)/g' "$out/samples-tags.jsonl"
 echo "tag_samples: records in $out/samples-tags.jsonl, heat maps in $out/samples-why/" >&2
