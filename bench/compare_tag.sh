@@ -17,7 +17,6 @@ model=$work/vit-b16-random.pt
 [[ -f $model ]] || "$build/tagclip" random-checkpoint "$model" --preset vit-b16
 rm -rf "$work/images" && /usr/bin/python3 bench/make_voc_sized_images.py "$work/images" --count "$count"
 bpe=${TAGCLIP_BPE:-models/bpe_simple_vocab_16e6.txt.gz}
-[[ -f $bpe ]] || bpe=../shared/clip/bpe_simple_vocab_16e6.txt.gz
 
 tag=("$build/tagclip" tag --model "$model" --bpe "$bpe" --cache-dir "$work/cache" --threads "$threads")
 "${tag[@]}" "$work/images/000000.jpg" -o /dev/null 2>/dev/null  # fills the text cache

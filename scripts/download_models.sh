@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Downloads OpenAI CLIP ViT checkpoints and CLIP's BPE vocabulary into models/, checking
-# each file's SHA-256. Usage:
-#   scripts/download_models.sh                  ViT-B/16 and the vocabulary
+# Downloads OpenAI CLIP ViT checkpoints into models/, checking each file's SHA-256.
+# CLIP's BPE vocabulary is committed in models/; the script checks its SHA-256 too, and
+# fetches it again only when the checkout's copy is missing or damaged. Usage:
+#   scripts/download_models.sh                  ViT-B/16
 #   scripts/download_models.sh ViT-L/14 ...     other checkpoints by name
 #   scripts/download_models.sh --bpe-only       the vocabulary alone
 # Names: ViT-B/32 ViT-B/16 ViT-L/14 ViT-L/14@336px

@@ -10,12 +10,9 @@ build=${TAGCLIP_BUILD_DIR:-build}
 out=${TAGCLIP_SAMPLES_OUT:-.}
 mkdir -p "$out"
 
+# CLIP's tokenizer vocabulary is committed: nothing here touches the network.
 bpe=models/bpe_simple_vocab_16e6.txt.gz
-[[ -f $bpe ]] || { [[ -f ../shared/clip/bpe_simple_vocab_16e6.txt.gz ]] && bpe=../shared/clip/bpe_simple_vocab_16e6.txt.gz; }
-if [[ ! -f $bpe ]]; then
-  echo "tag_samples: CLIP's tokenizer vocabulary is missing; fetching it" >&2
-  scripts/download_models.sh --bpe-only
-fi
+[[ -f $bpe ]] || { echo "tag_samples: $bpe is missing from the checkout (git checkout -- $bpe)" >&2; exit 3; }
 
 if [[ -f models/ViT-B-16.pt ]]; then
   echo "tag_samples: using OpenAI CLIP ViT-B/16 (models/ViT-B-16.pt) on samples/photos, VOC classes" >&2

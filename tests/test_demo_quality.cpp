@@ -27,14 +27,10 @@ constexpr double kTagclipF1Floor = 0.35;
 class DemoQuality : public ::testing::Test {
  protected:
   void SetUp() override {
-    const auto bpe = testing::find_bpe_vocabulary();
-    if (!bpe) GTEST_SKIP() << testing::bpe_missing_message();
-    bpe_ = *bpe;
-    model_ = std::string(TAGCLIP_SOURCE_DIR) + "/models/demo-clip.pt";
-    classes_ = std::string(TAGCLIP_SOURCE_DIR) + "/models/demo_classes.txt";
+    bpe_ = testing::bpe_vocabulary_path();
+    model_ = testing::committed_file("models/demo-clip.pt");
+    classes_ = testing::committed_file("models/demo_classes.txt");
     root_ = testing::data_path("synthetic_voc");
-    ASSERT_TRUE(fs::exists(model_)) << model_ << " is missing: it is committed with the "
-                                    << "repository (scripts/demo/train_demo_clip.py makes it)";
   }
 
   // `tagclip eval` of `method` on the regression subset: its --report-json.

@@ -254,8 +254,7 @@ TEST_F(EvalCommand, UsageErrorsExitTwo) {
 }
 
 TEST_F(EvalCommand, TagsAVocDevkitAndScoresItResumably) {
-  const auto bpe = testing::find_bpe_vocabulary();
-  if (!bpe) GTEST_SKIP() << testing::bpe_missing_message();
+  const std::string bpe = testing::bpe_vocabulary_path();
   const std::string root = dir_ + "/VOC2007";
   fs::create_directories(root + "/JPEGImages");
   fs::create_directories(root + "/Annotations");
@@ -273,7 +272,7 @@ TEST_F(EvalCommand, TagsAVocDevkitAndScoresItResumably) {
   list.close();
   static const std::string cache = testing::make_scratch_dir("eval-command-cache");
   const std::string command = "--dataset voc2007 --root " + root + " --model " +
-                              testing::fidelity_checkpoint_path() + " --bpe " + *bpe +
+                              testing::fidelity_checkpoint_path() + " --bpe " + bpe +
                               " --cache-dir " + cache + " --threads 2 -o " + dir_ +
                               "/tags.jsonl --report-json " + dir_ + "/r.json";
   const auto first = eval(command);

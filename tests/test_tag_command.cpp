@@ -33,9 +33,7 @@ std::string image(const std::string& name) { return testing::data_path("images/"
 class TagCommand : public ::testing::Test {
  protected:
   void SetUp() override {
-    const auto bpe = testing::find_bpe_vocabulary();
-    if (!bpe) GTEST_SKIP() << testing::bpe_missing_message();
-    bpe_ = *bpe;
+    bpe_ = testing::bpe_vocabulary_path();
     dir_ =
         testing::make_scratch_dir(::testing::UnitTest::GetInstance()->current_test_info()->name());
   }

@@ -10,8 +10,7 @@ out=${1:-ablation}
 shift || true
 build=${TAGCLIP_BUILD_DIR:-build}
 bpe=models/bpe_simple_vocab_16e6.txt.gz
-[[ -f $bpe ]] || bpe=../shared/clip/bpe_simple_vocab_16e6.txt.gz
-[[ -f $bpe ]] || { echo "run_ablation: no BPE vocabulary; run scripts/download_models.sh --bpe-only" >&2; exit 3; }
+[[ -f $bpe ]] || { echo "run_ablation: $bpe is missing from the checkout" >&2; exit 3; }
 mkdir -p "$out"
 root=tests/data/synthetic_voc
 methods=(global coarse dmar tagclip)

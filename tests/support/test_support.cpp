@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <stdexcept>
 
 namespace tagclip::testing {
 namespace fs = std::filesystem;
@@ -18,21 +19,16 @@ std::string data_path(const std::string& relative) {
   return std::string(TAGCLIP_TEST_DATA_DIR) + "/" + relative;
 }
 
-std::optional<std::string> find_bpe_vocabulary() {
-  const std::string name = "bpe_simple_vocab_16e6.txt.gz";
-  for (const std::string& dir : {std::string(TAGCLIP_SOURCE_DIR) + "/../shared/clip",
-                                 std::string(TAGCLIP_SOURCE_DIR) + "/models"}) {
-    const fs::path candidate = fs::path(dir) / name;
-    if (fs::exists(candidate)) return fs::canonical(candidate).string();
-  }
-  return std::nullopt;
+std::string committed_file(const std::string& relative) {
+  const fs::path path = fs::path(TAGCLIP_SOURCE_DIR) / relative;
+  if (!fs::exists(path))
+    throw std::runtime_error(path.string() +
+                             " is missing: it is committed with the repository (git checkout -- " +
+                             relative + ")");
+  return fs::canonical(path).string();
 }
 
-std::string bpe_missing_message() {
-  return "CLIP's bpe_simple_vocab_16e6.txt.gz was found neither in " +
-         std::string(TAGCLIP_SOURCE_DIR) + "/../shared/clip/ nor in " +
-         std::string(TAGCLIP_SOURCE_DIR) + "/models/; run scripts/download_models.sh to fetch it";
-}
+std::string bpe_vocabulary_path() { return committed_file("models/bpe_simple_vocab_16e6.txt.gz"); }
 
 std::string make_scratch_dir(const std::string& name) {
   const fs::path dir =

@@ -11,10 +11,13 @@ namespace tagclip::testing {
 // Committed test data: tests/data/<relative>.
 std::string data_path(const std::string& relative);
 
-// CLIP's BPE vocabulary, looked for in ../shared/clip/ beside the checkout, then models/.
-// Empty when absent; tests then GTEST_SKIP with bpe_missing_message().
-std::optional<std::string> find_bpe_vocabulary();
-std::string bpe_missing_message();
+// CLIP's BPE vocabulary as committed in models/. Throws std::runtime_error naming the path
+// when the checkout lacks it, so a test that needs it fails loudly instead of skipping.
+std::string bpe_vocabulary_path();
+
+// A committed file of the checkout (models/demo-clip.pt, ...). Throws like
+// bpe_vocabulary_path() when it is missing.
+std::string committed_file(const std::string& relative);
 
 // A fresh empty folder under the system temp dir, removed by the OS or the next run.
 std::string make_scratch_dir(const std::string& name);
