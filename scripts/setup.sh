@@ -26,8 +26,14 @@ if [[ "${TAGCLIP_SKIP_APT:-0}" != 1 ]]; then
   done
   if ((${#missing[@]})); then
     echo "setup: installing ${missing[*]}" >&2
-    "${sudo_cmd[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    # Another install (unattended-upgrades, a second setup.sh) holds dpkg's lock: wait for it
+    # instead of failing.
+    apt_wait=(-o DPkg::Lock::Timeout=900)
+    "${sudo_cmd[@]}" apt-get "${apt_wait[@]}" update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get "${apt_wait[@]}" install -y -qq \
+      --no-install-recommends "${missing[@]}"
+  else
+    echo "setup: Debian packages already installed" >&2
   fi
 fi
 
