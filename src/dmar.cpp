@@ -37,6 +37,49 @@ at::Tensor vote_mask(const std::vector<at::Tensor>& patch_attention, int64_t vot
   return votes >= static_cast<double>(vote_count);
 }
 
+AttentionVotes::AttentionVotes(std::vector<int64_t> refinement_blocks)
+    : refinement_blocks_(std::move(refinement_blocks)) {
+  if (refinement_blocks_.empty()) throw UsageError("DMAR needs at least one refinement block");
+}
+
+void AttentionVotes::add(int64_t block, const at::Tensor& patch_attention) {
+  if (patch_attention.dim() != 2 || patch_attention.size(0) != patch_attention.size(1) ||
+      (votes_.defined() && patch_attention.sizes() != votes_.sizes()))
+    throw UsageError("DMAR: every block's patch attention must be the same [N, N], got " +
+                     c10::str(patch_attention.sizes()));
+  if (std::find(added_.begin(), added_.end(), block) != added_.end())
+    throw UsageError("DMAR: the attention of block " + std::to_string(block) + " came twice");
+  if (added_.size() >= 255) throw UsageError("DMAR counts the votes of at most 255 blocks");
+  const at::Tensor map = patch_attention.to(at::kFloat);
+  // Each block votes with its own mean over all N * N entries.
+  const at::Tensor above = map > map.mean();
+  if (!votes_.defined()) votes_ = at::zeros(map.sizes(), map.options().dtype(at::kByte));
+  votes_.add_(above);
+  if (std::find(refinement_blocks_.begin(), refinement_blocks_.end(), block) !=
+      refinement_blocks_.end()) {
+    if (refinement_sum_.defined())
+      refinement_sum_.add_(map);
+    else
+      refinement_sum_ = map.clone();
+    ++refinement_added_;
+  }
+  added_.push_back(block);
+}
+
+at::Tensor AttentionVotes::vote_mask(int64_t vote_count) const {
+  if (!votes_.defined()) throw UsageError("DMAR needs the attention of at least one block");
+  return votes_ >= vote_count;
+}
+
+at::Tensor AttentionVotes::refinement_attention(int64_t vote_count) const {
+  if (refinement_added_ != static_cast<int64_t>(refinement_blocks_.size()))
+    throw UsageError("DMAR: " + std::to_string(refinement_added_) + " of the " +
+                     std::to_string(refinement_blocks_.size()) +
+                     " refinement blocks' attention arrived");
+  return (refinement_sum_ / static_cast<double>(refinement_added_)) *
+         vote_mask(vote_count).to(at::kFloat);
+}
+
 at::Tensor refinement_attention(const std::vector<at::Tensor>& patch_attention,
                                 const std::vector<int64_t>& refinement_blocks,
                                 const at::Tensor& vote_mask) {
@@ -131,18 +174,33 @@ at::Tensor local_scores(const at::Tensor& refined, int64_t num_foreground) {
   return std::get<0>(refined.slice(1, 0, num_foreground).max(0)).to(at::kFloat);
 }
 
-DmarResult dmar_refine(const std::vector<at::Tensor>& patch_attention, const at::Tensor& coarse,
-                       int64_t grid_h, int64_t grid_w, int64_t num_foreground,
-                       const DmarOptions& options) {
-  const at::Tensor votes = vote_mask(patch_attention, options.vote_count);
-  const at::Tensor attention =
-      refinement_attention(patch_attention, options.refinement_blocks, votes);
+namespace {
+
+DmarResult refine_with(const at::Tensor& attention, const at::Tensor& coarse, int64_t grid_h,
+                       int64_t grid_w, int64_t num_foreground, const DmarOptions& options) {
   const at::Tensor first = first_refinement(attention, coarse);
   DmarResult result;
   result.refined =
       second_refinement(attention, coarse, first, grid_h, grid_w, options.clip_box_ends);
   result.local_scores = local_scores(result.refined, num_foreground);
   return result;
+}
+
+}  // namespace
+
+DmarResult dmar_refine(const std::vector<at::Tensor>& patch_attention, const at::Tensor& coarse,
+                       int64_t grid_h, int64_t grid_w, int64_t num_foreground,
+                       const DmarOptions& options) {
+  const at::Tensor votes = vote_mask(patch_attention, options.vote_count);
+  const at::Tensor attention =
+      refinement_attention(patch_attention, options.refinement_blocks, votes);
+  return refine_with(attention, coarse, grid_h, grid_w, num_foreground, options);
+}
+
+DmarResult dmar_refine(const AttentionVotes& votes, const at::Tensor& coarse, int64_t grid_h,
+                       int64_t grid_w, int64_t num_foreground, const DmarOptions& options) {
+  return refine_with(votes.refinement_attention(options.vote_count), coarse, grid_h, grid_w,
+                     num_foreground, options);
 }
 
 }  // namespace tagclip

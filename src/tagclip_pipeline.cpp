@@ -142,13 +142,17 @@ TagResult TagclipPipeline::run(const at::Tensor& image) const {
   const bool needs_attention = options_.method != TagclipMethod::kCoarse;
   const at::Tensor input = image.to(model_->device());
 
-  // 1. One pass at full resolution, every block's attention reported without its mask.
+  // 1. One pass at full resolution. Each block's attention, without its mask, goes into
+  // DMAR's votes as soon as it is computed: its [N, N] patch part (class token dropped).
   VisionForwardOptions forward;
   forward.self_only_last_block = options_.self_only_last_block;
   forward.self_only_penalty = options_.self_only_penalty;
   forward.round_resized_positional_to_fp16 = options_.round_resized_positional_to_fp16;
+  AttentionVotes votes(refinement_blocks_);
   if (needs_attention)
-    for (int64_t i = 0; i < arch.vision_layers; ++i) forward.attention_blocks.push_back(i);
+    forward.attention_observer = [&votes](int64_t block, const at::Tensor& attention) {
+      votes.add(block, attention[0].slice(0, 1).slice(1, 1));
+    };
   const VisionOutput encoded = model_->vision().forward(input, forward);
 
   // 2. Coarse patch classification C [N, K].
@@ -160,16 +164,12 @@ TagResult TagclipPipeline::run(const at::Tensor& image) const {
   if (options_.method == TagclipMethod::kCoarse) {
     result.scores = local_scores(coarse, num_foreground_).to(at::kCPU);
   } else {
-    // 3. DMAR on the patch-to-patch part of every block's attention.
-    std::vector<at::Tensor> patch_attention;
-    for (const at::Tensor& map : encoded.attention)
-      patch_attention.push_back(map[0].slice(0, 1).slice(1, 1));  // [N, N]
+    // 3. DMAR on the patch-to-patch attention gathered above.
     DmarOptions dmar;
     dmar.refinement_blocks = refinement_blocks_;
     dmar.vote_count = vote_count_;
     dmar.clip_box_ends = options_.clip_box_ends;
-    const DmarResult refined =
-        dmar_refine(patch_attention, coarse, grid_h, grid_w, num_foreground_, dmar);
+    const DmarResult refined = dmar_refine(votes, coarse, grid_h, grid_w, num_foreground_, dmar);
     patch_scores = refined.refined;
     result.scores = refined.local_scores.to(at::kCPU);
 

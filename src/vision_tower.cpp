@@ -86,8 +86,12 @@ VisionOutput VisionTower::forward(const at::Tensor& images,
       const at::Tensor self_only = (1 - at::eye(tokens, x.options())) * options.self_only_penalty;
       mask = mask.defined() ? mask.to(x.options()) + self_only : self_only;
     }
+    const bool observed = static_cast<bool>(options.attention_observer);
+    at::Tensor attention;
     x = residual_block_forward(x, blocks_[i], arch_.vision_heads, mask,
-                               keep[i] ? &attention_by_block[i] : nullptr);
+                               keep[i] || observed ? &attention : nullptr);
+    if (observed) options.attention_observer(i, attention);
+    if (keep[i]) attention_by_block[i] = std::move(attention);
   }
 
   x = at::layer_norm(x.to(at::kFloat), {width}, ln_post_weight_.to(at::kFloat),

@@ -54,6 +54,42 @@ TEST(RefinementAttention, MeanOfChosenBlocksTimesVoteMask) {
   EXPECT_THROW(refinement_attention(blocks, {}, votes), UsageError);
 }
 
+// The block-by-block path the pipeline takes against the plain one on kept maps (ncnn
+// style): seeded softmax-like maps, several depths, vote counts and refinement blocks.
+TEST(AttentionVotes, MatchesVoteMaskAndRefinementAttentionOfTheKeptMaps) {
+  at::manual_seed(7);
+  for (const int64_t depth : {1, 4, 12}) {
+    std::vector<at::Tensor> maps;
+    for (int64_t i = 0; i < depth; ++i) maps.push_back(at::softmax(at::randn({30, 30}) * 3, -1));
+    const std::vector<int64_t> refinement = depth == 1 ? std::vector<int64_t>{0}
+                                                       : std::vector<int64_t>{depth - 3, depth - 2};
+    AttentionVotes votes(refinement);
+    for (int64_t i = 0; i < depth; ++i) votes.add(i, maps[i]);
+    EXPECT_EQ(votes.blocks_added(), depth);
+    for (int64_t count = 0; count <= depth; ++count) {
+      SCOPED_TRACE("depth " + std::to_string(depth) + ", vote count " + std::to_string(count));
+      const at::Tensor expected_mask = vote_mask(maps, count);
+      EXPECT_TRUE(votes.vote_mask(count).equal(expected_mask));
+      const at::Tensor expected = refinement_attention(maps, refinement, expected_mask);
+      EXPECT_LE((votes.refinement_attention(count) - expected).abs().max().item<float>(), 1e-7f);
+    }
+  }
+}
+
+TEST(AttentionVotes, RejectsRepeatedBlocksMismatchedMapsAndMissingRefinementBlocks) {
+  EXPECT_THROW(AttentionVotes({}), UsageError);
+  AttentionVotes votes({1, 2});
+  EXPECT_THROW(votes.vote_mask(1), UsageError);  // nothing added yet
+  votes.add(0, at::ones({3, 3}));
+  EXPECT_THROW(votes.add(0, at::ones({3, 3})), UsageError);
+  EXPECT_THROW(votes.add(1, at::ones({4, 4})), UsageError);
+  EXPECT_THROW(votes.add(1, at::ones({3, 4})), UsageError);
+  votes.add(1, at::ones({3, 3}));
+  EXPECT_THROW(votes.refinement_attention(1), UsageError);  // block 2 never came
+  votes.add(2, at::ones({3, 3}));
+  EXPECT_TRUE(votes.refinement_attention(0).equal(at::ones({3, 3})));
+}
+
 TEST(ClassBoxMask, FillsTheBoundingRectangleOfAnInteriorBlob) {
   // Normalised: 1 on rows 0-1, cols 1-2. uint8 255/0, threshold int(0.25 * 255) = 63.
   const at::Tensor column =

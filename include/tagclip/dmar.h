@@ -25,6 +25,39 @@ struct DmarOptions {
 // of the tower. Returns bool [N, N]: entries above their block's mean in >= vote_count blocks.
 at::Tensor vote_mask(const std::vector<at::Tensor>& patch_attention, int64_t vote_count);
 
+// What DMAR needs of the attention, gathered one block at a time while the ViT runs, so that
+// memory holds two [N, N] maps whatever the depth instead of one per block (a 640x480 image
+// under ViT-B/16 has N = 1200; a 4000x3000 one would have N = 47,000, 8.8 GB per map):
+//   votes: uint8 [N, N], the number of blocks whose entry lies above that block's mean;
+//   refinement sum: float32 [N, N], the sum of the refinement blocks' maps.
+// Gives the same vote mask and, up to float rounding of the mean, the same refinement
+// attention as vote_mask() and refinement_attention() on the kept maps (tests/test_dmar.cpp).
+class AttentionVotes {
+ public:
+  // refinement_blocks: 0-based, resolved. Throws UsageError when empty.
+  explicit AttentionVotes(std::vector<int64_t> refinement_blocks);
+
+  // patch_attention: [N, N] of block `block`, any dtype and device; each block once.
+  // Throws UsageError for a repeated block or a map whose shape differs from the first.
+  void add(int64_t block, const at::Tensor& patch_attention);
+
+  int64_t blocks_added() const { return static_cast<int64_t>(added_.size()); }
+
+  // bool [N, N]: entries above their block's mean in >= vote_count of the added blocks.
+  at::Tensor vote_mask(int64_t vote_count) const;
+
+  // float32 [N, N]: the mean of the refinement blocks' maps, zeroed where
+  // vote_mask(vote_count) is false. Throws UsageError unless every refinement block was added.
+  at::Tensor refinement_attention(int64_t vote_count) const;
+
+ private:
+  std::vector<int64_t> refinement_blocks_;
+  std::vector<int64_t> added_;  // blocks seen, in order
+  at::Tensor votes_;            // uint8 [N, N]
+  at::Tensor refinement_sum_;   // float32 [N, N]
+  int64_t refinement_added_ = 0;
+};
+
 // The attention DMAR propagates with: the mean of the refinement blocks' maps, zeroed where
 // the vote mask is false. Returns float32 [N, N].
 at::Tensor refinement_attention(const std::vector<at::Tensor>& patch_attention,
@@ -65,5 +98,10 @@ struct DmarResult {
 DmarResult dmar_refine(const std::vector<at::Tensor>& patch_attention, const at::Tensor& coarse,
                        int64_t grid_h, int64_t grid_w, int64_t num_foreground,
                        const DmarOptions& options);
+
+// The same from attention gathered during the forward pass (every block added to `votes`,
+// whose refinement blocks are options.refinement_blocks).
+DmarResult dmar_refine(const AttentionVotes& votes, const at::Tensor& coarse, int64_t grid_h,
+                       int64_t grid_w, int64_t num_foreground, const DmarOptions& options);
 
 }  // namespace tagclip

@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 
+#include <functional>
 #include <vector>
 
 #include "tagclip/checkpoint.h"
@@ -25,6 +26,10 @@ struct VisionForwardOptions {
   bool round_resized_positional_to_fp16 = true;
   // Blocks whose head-averaged attention probabilities to return (indices 0..L-1).
   std::vector<int64_t> attention_blocks;
+  // When set, called after each block, in order, with its head-averaged attention
+  // probabilities [B, 1 + N, 1 + N] computed without its mask. The map is dropped after the
+  // call, so a caller that reduces it (DMAR's AttentionVotes) holds no map per block.
+  std::function<void(int64_t block, const at::Tensor& attention)> attention_observer;
 };
 
 struct VisionOutput {
