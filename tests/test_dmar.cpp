@@ -61,8 +61,8 @@ TEST(AttentionVotes, MatchesVoteMaskAndRefinementAttentionOfTheKeptMaps) {
   for (const int64_t depth : {1, 4, 12}) {
     std::vector<at::Tensor> maps;
     for (int64_t i = 0; i < depth; ++i) maps.push_back(at::softmax(at::randn({30, 30}) * 3, -1));
-    const std::vector<int64_t> refinement = depth == 1 ? std::vector<int64_t>{0}
-                                                       : std::vector<int64_t>{depth - 3, depth - 2};
+    const std::vector<int64_t> refinement =
+        depth == 1 ? std::vector<int64_t>{0} : std::vector<int64_t>{depth - 3, depth - 2};
     AttentionVotes votes(refinement);
     for (int64_t i = 0; i < depth; ++i) votes.add(i, maps[i]);
     EXPECT_EQ(votes.blocks_added(), depth);
