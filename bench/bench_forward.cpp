@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include "tagclip/clip_model.h"
@@ -36,11 +37,12 @@ double median_seconds(int repeats, F&& run) {
 int main(int argc, char** argv) {
   CLI::App app{"Vision and text forward timings of tagclip's CLIP implementation"};
   std::string model_path;
-  int threads = 0, repeats = 5;
+  std::optional<int> threads;
+  int repeats = 5;
   std::string device = "cpu";
   app.add_option("--model", model_path,
                  "Checkpoint to time; default: a random ViT-B/16-sized one written to a temp dir");
-  app.add_option("--threads", threads, "Intra-op threads (0 = all cores)")->capture_default_str();
+  app.add_option("--threads", threads, "Intra-op threads (default: every core)");
   app.add_option("--repeats", repeats, "Timed runs per figure (median printed)")
       ->capture_default_str();
   app.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();

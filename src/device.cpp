@@ -30,10 +30,11 @@ c10::Device parse_device(const std::string& text) {
   return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 
-int set_thread_count(int threads) {
-  if (threads < 0) throw UsageError("thread count must be 0 (all cores) or positive");
-  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  at::set_num_threads(threads);
+int set_thread_count(std::optional<int> threads) {
+  if (threads && *threads < 1)
+    throw UsageError("thread count must be at least 1, got " + std::to_string(*threads));
+  at::set_num_threads(
+      threads.value_or(static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))));
   return at::get_num_threads();
 }
 

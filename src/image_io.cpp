@@ -254,11 +254,11 @@ cv::Mat decode_image(const std::string& path, const ImageDecodeOptions& options)
 
   const std::optional<ImageHeaderSize> header = read_image_header_size(bytes);
   auto check_pixels = [&](std::uint64_t width, std::uint64_t height) {
-    if (options.max_pixels != 0 && width * height > options.max_pixels) {
+    if (options.max_pixels && width * height > *options.max_pixels) {
       throw ImageError(path,
                        "image is " + std::to_string(width) + "x" + std::to_string(height) + " = " +
                            std::to_string(width * height) + " pixels, over the limit of " +
-                           std::to_string(options.max_pixels) + " (possible decompression bomb)");
+                           std::to_string(*options.max_pixels) + " (possible decompression bomb)");
     }
   };
   if (header) check_pixels(header->width, header->height);

@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -34,8 +36,25 @@ std::pair<int, int> patch_aligned_size(int height, int width, int patch_size) {
   return {round_up(height), round_up(width)};
 }
 
-at::Tensor preprocess_for_clip(const cv::Mat& rgb8, int patch_size) {
-  const auto [height, width] = patch_aligned_size(rgb8.rows, rgb8.cols, patch_size);
+std::pair<int, int> bounded_size(int height, int width, std::optional<int> max_side) {
+  if (height <= 0 || width <= 0 || (max_side && *max_side <= 0))
+    throw std::invalid_argument("bounded_size: non-positive argument (height " +
+                                std::to_string(height) + ", width " + std::to_string(width) +
+                                ", max side " + std::to_string(max_side.value_or(0)) + ")");
+  const int longer = std::max(height, width);
+  if (!max_side || longer <= *max_side) return {height, width};
+  const double scale = static_cast<double>(*max_side) / longer;
+  auto scaled = [&](int side) {
+    return side == longer ? *max_side : std::max(1, static_cast<int>(std::lround(side * scale)));
+  };
+  return {scaled(height), scaled(width)};
+}
+
+at::Tensor preprocess_for_clip(const cv::Mat& rgb8, int patch_size, std::optional<int> max_side) {
+  if (rgb8.empty())
+    throw std::invalid_argument("preprocess_for_clip: expected a non-empty CV_8UC3 image");
+  const auto [bounded_height, bounded_width] = bounded_size(rgb8.rows, rgb8.cols, max_side);
+  const auto [height, width] = patch_aligned_size(bounded_height, bounded_width, patch_size);
   if (height == rgb8.rows && width == rgb8.cols) return image_to_normalized_tensor(rgb8);
   return image_to_normalized_tensor(pil_bicubic_resize(rgb8, height, width));
 }

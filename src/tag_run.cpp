@@ -32,7 +32,7 @@ std::string labels_line(const std::string& id, const std::vector<int64_t>& label
 std::vector<Tag> reported_tags(const TagResult& result, const TagRunOptions& options) {
   std::vector<Tag> tags;
   for (const Tag& tag : sorted_tags(result.scores.to(at::kCPU).to(at::kFloat), result.labels)) {
-    if (options.top_k > 0 && static_cast<int>(tags.size()) >= options.top_k) break;
+    if (options.top_k && static_cast<int>(tags.size()) >= *options.top_k) break;
     if (tag.score < options.min_score) continue;
     tags.push_back(tag);
   }
@@ -99,7 +99,7 @@ TagRunSummary run_tagging(const ImageInputs& inputs, const TagclipPipeline& pipe
     try {
       if (!input.problem.empty()) throw ImageError(input.path, input.problem);
       const cv::Mat rgb = decode_image(input.path, options.decode);
-      const at::Tensor image = preprocess_for_clip(rgb, patch_size);
+      const at::Tensor image = preprocess_for_clip(rgb, patch_size, options.max_side);
       const TagResult result = pipeline.run(image);
       record = tag_record(input.path, rgb.cols, rgb.rows, result, vocabulary, options);
       std::vector<int64_t>& labels = labels_by_path[input.path];

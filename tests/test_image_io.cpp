@@ -203,7 +203,7 @@ TEST(DecodeImage, MaxPixelsOptionIsInclusive) {
   EXPECT_EQ(decode_image(image_path("gray.png"), options).total(), 240u);
   options.max_pixels = 239;
   expect_image_error(image_path("gray.png"), "over the limit of 239", options);
-  options.max_pixels = 0;  // no limit of ours
+  options.max_pixels = std::nullopt;  // no limit of ours
   EXPECT_EQ(decode_image(image_path("gray.png"), options).total(), 240u);
 }
 

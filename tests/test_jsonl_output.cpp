@@ -10,12 +10,7 @@
 namespace tagclip {
 namespace {
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::read_all;
 
 TEST(JsonlOutput, WritesOneFlushedLinePerRecordAndAppends) {
   const std::string path = testing::make_scratch_dir("jsonl-write") + "/out.jsonl";

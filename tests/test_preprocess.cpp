@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tagclip/image_io.h"
+#include "tagclip/pil_resize.h"
 #include "tagclip/preprocess.h"
 #include "test_support.h"
 
@@ -65,6 +66,33 @@ TEST(PreprocessForClip, AlignedImageIsNotResized) {
   cv::Mat rgb(32, 48, CV_8UC3);
   cv::randu(rgb, 0, 256);
   EXPECT_TRUE(preprocess_for_clip(rgb, 16).equal(image_to_normalized_tensor(rgb)));
+}
+
+TEST(BoundedSize, LeavesVocAndCocoSizesAloneAndScalesLargerImagesToTheLongerSide) {
+  using Size = std::pair<int, int>;                                    // (height, width)
+  EXPECT_EQ(bounded_size(375, 500, kDefaultMaxSide), Size(375, 500));  // VOC
+  EXPECT_EQ(bounded_size(480, 640, kDefaultMaxSide), Size(480, 640));  // COCO's largest
+  EXPECT_EQ(bounded_size(640, 427, kDefaultMaxSide), Size(640, 427));
+  EXPECT_EQ(bounded_size(3000, 4000, kDefaultMaxSide), Size(480, 640));  // 12 MP photo
+  EXPECT_EQ(bounded_size(4000, 3000, kDefaultMaxSide), Size(640, 480));
+  EXPECT_EQ(bounded_size(1200, 1600, 800), Size(600, 800));
+  EXPECT_EQ(bounded_size(1000, 1001, 640), Size(639, 640));  // 639.36 rounds down
+  EXPECT_EQ(bounded_size(1, 5000, 640), Size(1, 640));       // never below one pixel
+  EXPECT_EQ(bounded_size(3000, 4000, std::nullopt), Size(3000, 4000));
+  EXPECT_THROW(bounded_size(0, 10, 640), std::invalid_argument);
+  EXPECT_THROW(bounded_size(10, 10, 0), std::invalid_argument);
+}
+
+// A large image is resized once, straight to the bounded, patch-aligned size: the same
+// tensor as bicubic-resizing it to that size first and preprocessing the result.
+TEST(PreprocessForClip, MaxSideScalesInOneBicubicResize) {
+  cv::Mat rgb(900, 1300, CV_8UC3);
+  cv::randu(rgb, 0, 256);
+  const at::Tensor bounded = preprocess_for_clip(rgb, 16, 640);
+  ASSERT_EQ(bounded.sizes(), at::IntArrayRef({1, 3, 448, 640}));  // 443 rounded up to 448
+  EXPECT_TRUE(bounded.equal(image_to_normalized_tensor(pil_bicubic_resize(rgb, 448, 640))));
+  EXPECT_TRUE(preprocess_for_clip(rgb, 16, std::nullopt).equal(preprocess_for_clip(rgb, 16)));
+  EXPECT_EQ(preprocess_for_clip(rgb, 16, std::nullopt).sizes(), at::IntArrayRef({1, 3, 912, 1312}));
 }
 
 TEST(PreprocessForClip, MatchesReferencePipeline) {

@@ -3,6 +3,7 @@
 
 #include <c10/core/Device.h>
 
+#include <optional>
 #include <string>
 
 namespace tagclip {
@@ -14,7 +15,8 @@ c10::Device parse_device(const std::string& text);
 // Whether this binary was built against a LibTorch with CUDA.
 bool cuda_compiled_in();
 
-// Sets LibTorch's intra-op thread count; 0 means all cores. Returns the count in force.
-int set_thread_count(int threads);
+// Sets LibTorch's intra-op thread count; nullopt means every core. Throws UsageError for a
+// count below 1. Returns the count in force.
+int set_thread_count(std::optional<int> threads);
 
 }  // namespace tagclip

@@ -20,9 +20,9 @@ struct ImageDecodeOptions {
   // this on rotates/flips the pixels the way a photo viewer shows them.
   bool apply_exif_orientation = false;
   // Images whose header announces more pixels (width * height) are rejected before any
-  // pixel buffer is allocated. 0 turns this check off; OpenCV's own limit
+  // pixel buffer is allocated. nullopt turns this check off; OpenCV's own limit
   // (OPENCV_IO_MAX_IMAGE_PIXELS, 2^30 by default) still applies.
-  std::size_t max_pixels = kDefaultMaxImagePixels;
+  std::optional<std::size_t> max_pixels = kDefaultMaxImagePixels;
 };
 
 // Width and height as written in an image file's header.

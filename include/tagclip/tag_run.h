@@ -3,11 +3,13 @@
 #pragma once
 
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "tagclip/image_inputs.h"
 #include "tagclip/image_io.h"
 #include "tagclip/labels.h"
+#include "tagclip/preprocess.h"
 #include "tagclip/tagclip_pipeline.h"
 #include "tagclip/vocabulary.h"
 
@@ -17,9 +19,12 @@ struct TagRunOptions {
   std::string output = "-";  // JSON Lines; "-" = standard output
   bool resume = false;       // skip images already in `output`, append to it
   std::string labels_out;    // reference split format: "id idx idx ..." per image
-  int top_k = 0;             // keep at most this many tags (0: no limit)
+  std::optional<int> top_k;  // keep at most this many tags (nullopt: no limit)
   double min_score = -std::numeric_limits<double>::infinity();  // drop tags scoring below
   ImageDecodeOptions decode;
+  // Longer side an image is scaled down to before tagging (preprocess_for_clip); nullopt:
+  // full resolution whatever the size.
+  std::optional<int> max_side = kDefaultMaxSide;
   bool quiet = false;        // no progress, no summary
   bool interactive = false;  // draw a progress bar
   // Write <dir>/<id>.png per tagged image: the tags and their patch maps as heat maps

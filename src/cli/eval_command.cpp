@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "exit_codes.h"
+#include "image_options.h"
 #include "model_options.h"
 #include "tagclip/coco_ground_truth.h"
 #include "tagclip/errors.h"
@@ -34,8 +35,8 @@ struct EvalCommandOptions {
   std::string predictions;
   ModelSetup setup;
   std::string output;
-  bool resume = false, apply_exif = false;
-  size_t max_pixels = kDefaultMaxImagePixels;
+  bool resume = false;
+  ImageSetup image;
 
   std::vector<int> top_k;
   bool per_class_f1 = false, per_sample_f1 = false, allow_missing = false;
@@ -114,8 +115,7 @@ Predictions tag_ground_truth_images(EvalCommandOptions& o, const GroundTruth& tr
   TagRunOptions run;
   run.output = o.output;
   run.resume = o.resume;
-  run.decode.apply_exif_orientation = o.apply_exif;
-  run.decode.max_pixels = o.max_pixels;
+  apply_image_options(o.image, run);
   run.quiet = spdlog::get_level() > spdlog::level::info;
   run.interactive = stderr_is_terminal();
   run_tagging(inputs, *loaded.pipeline, loaded.vocabulary, run);
@@ -172,7 +172,7 @@ int run_eval(EvalCommandOptions& o, bool model_given, bool classes_given) {
   }
 
   EvalOptions options;
-  options.threshold = o.setup.threshold > 0 ? o.setup.threshold : dataset_threshold(dataset);
+  options.threshold = o.setup.threshold.value_or(dataset_threshold(dataset));
   options.top_k = o.top_k;
   const EvalReport report = evaluate(matched.data, truth.classes, options);
   std::cout << format_report_table(report, {o.per_class_f1, o.per_sample_f1}) << std::flush;
@@ -241,11 +241,7 @@ void register_eval_command(CLI::App& app, int& exit_code) {
       ->group("Predictions");
   cmd->add_flag("--resume", o->resume, "Tagging: keep the images already in --output")
       ->group("Predictions");
-  cmd->add_flag("--apply-exif", o->apply_exif, "Tagging: rotate images by their EXIF orientation")
-      ->group("Predictions");
-  cmd->add_option("--max-pixels", o->max_pixels, "Tagging: refuse larger images; 0: no limit")
-      ->capture_default_str()
-      ->group("Predictions");
+  add_image_options(*cmd, o->image, "Tagging");
   add_model_options(*cmd, o->setup);
   // eval's vocabulary follows --dataset unless given; say so instead of tag's "voc".
   cmd->get_option("--classes")

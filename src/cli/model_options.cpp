@@ -14,6 +14,10 @@
 namespace tagclip::cli {
 namespace {
 
+// More LibTorch threads than this only make them wait on each other (and thousands hang
+// the process); no machine this runs on has more cores.
+constexpr int kMaxThreads = 1024;
+
 std::vector<std::string> templates_for(const std::string& spec) {
   if (spec == "reference") return reference_prompt_templates();
   if (spec == "single") return {"a photo of a {}."};
@@ -29,9 +33,16 @@ TagclipOptions pipeline_options(const ModelSetup& s, const Vocabulary& vocabular
   TagclipOptions o = vocabulary.is_cocostuff ? cocostuff_options(vision_layers) : TagclipOptions{};
   o.method = parse_tagclip_method(s.method);
   if (!s.refine_blocks.empty()) o.refinement_blocks = s.refine_blocks;
-  if (s.vote_count > 0) o.vote_count = s.vote_count;
-  if (s.threshold > 0) o.label_ratio = s.threshold;
-  if (s.candidate_ratio > 0) o.candidate_ratio = s.candidate_ratio;
+  if (s.vote_count) {
+    // The model's depth is known only now: name the flag, not the library's field.
+    if (*s.vote_count > vision_layers)
+      throw UsageError("--vote-count " + std::to_string(*s.vote_count) + ": this model has " +
+                       std::to_string(vision_layers) + " blocks, so at most " +
+                       std::to_string(vision_layers) + " can vote");
+    o.vote_count = s.vote_count;
+  }
+  if (s.threshold) o.label_ratio = *s.threshold;
+  if (s.candidate_ratio) o.candidate_ratio = *s.candidate_ratio;
   o.self_only_last_block = !s.no_self_only_mask;
   o.round_resized_positional_to_fp16 = !s.no_fp16_positional_rounding;
   o.clip_box_ends = !s.no_box_end_clipping;
@@ -58,9 +69,8 @@ void add_model_options(CLI::App& cmd, ModelSetup& s) {
   cmd.add_option("--device", s.device, "cpu, cuda or cuda:N")
       ->capture_default_str()
       ->group("Model");
-  cmd.add_option("--threads", s.threads, "CPU threads for LibTorch (0: all cores)")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber)
+  cmd.add_option("--threads", s.threads, "CPU threads for LibTorch (default: every core)")
+      ->check(CLI::Range(1, kMaxThreads))
       ->group("Model");
 
   cmd.add_option("-c,--classes", s.classes,
@@ -100,14 +110,20 @@ void add_model_options(CLI::App& cmd, ModelSetup& s) {
       ->expected(1, 256)
       ->group("Method");
   cmd.add_option("--vote-count", s.vote_count,
-                 "Blocks that must vote for an attention entry (default: a third of the blocks)")
+                 "Blocks in which an attention entry must lie above the block's mean to be kept "
+                 "(0 keeps every entry; at most the model's depth; default: a third of the "
+                 "blocks, rounded)")
+      ->check(CLI::Range(0, 255))
       ->group("Method");
   cmd.add_option("--threshold", s.threshold,
-                 "Relative label threshold in (0,1]: tag s_k > min + t (max - min) "
+                 "Relative label threshold in [0,1]: tag s_k > min + t (max - min) "
                  "(default 0.5; 0.1 for cocostuff)")
+      ->check(CLI::Range(0.0, 1.0))
       ->group("Method");
   cmd.add_option("--candidate-ratio", s.candidate_ratio,
-                 "Relative threshold for CWR candidates (default 0.5; 0.1 for cocostuff)")
+                 "Relative threshold in [0,1] for CWR candidates (default 0.5; 0.1 for "
+                 "cocostuff)")
+      ->check(CLI::Range(0.0, 1.0))
       ->group("Method");
   cmd.add_flag("--no-self-only-mask", s.no_self_only_mask,
                "Quirk off: no -100 self-only attention mask in the last block")

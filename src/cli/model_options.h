@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "tagclip/clip_model.h"
@@ -19,16 +20,17 @@ struct ModelSetup {
   std::string background = "default";
   std::string templates = "reference";
   std::string device = "cpu";
-  int threads = 0;
+  std::optional<int> threads;  // nullopt: every core
   std::string cache_dir;
   bool no_cache = false;
   bool truncate_prompts = false;
 
   std::string method = "tagclip";
+  // Each nullopt: the vocabulary's and model's default (TagclipOptions).
   std::vector<int64_t> refine_blocks;
-  int64_t vote_count = 0;
-  double threshold = 0.0;        // 0: the vocabulary's default (0.5, 0.1 for cocostuff)
-  double candidate_ratio = 0.0;  // 0: likewise
+  std::optional<int64_t> vote_count;
+  std::optional<double> threshold;
+  std::optional<double> candidate_ratio;
   bool no_self_only_mask = false;
   bool no_fp16_positional_rounding = false;
   bool no_box_end_clipping = false;

@@ -2,6 +2,7 @@
 
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "exit_codes.h"
 #include "tagclip/errors.h"
@@ -14,7 +15,8 @@ struct RandomCheckpointOptions {
   std::string output;
   std::string preset = "small";
   RandomCheckpointSpec spec;
-  int64_t width = 0, layers = 0, patch = 0, grid = 0, embed = 0, text_width = 0, text_layers = 0;
+  // Each nullopt: the preset's value.
+  std::optional<int64_t> width, layers, patch, grid, embed, text_width, text_layers;
   bool float32 = false;
 };
 
@@ -25,8 +27,8 @@ RandomCheckpointSpec spec_for(const RandomCheckpointOptions& o) {
   } else if (o.preset != "small") {
     throw UsageError("unknown preset '" + o.preset + "' (small or vit-b16)");
   }
-  auto set_if = [](int64_t value, int64_t& field) {
-    if (value > 0) field = value;
+  auto set_if = [](const std::optional<int64_t>& value, int64_t& field) {
+    if (value) field = *value;
   };
   set_if(o.width, spec.vision_width);
   set_if(o.layers, spec.vision_layers);
@@ -54,13 +56,15 @@ void register_random_checkpoint_command(CLI::App& app, int& exit_code) {
                   "vit-b16: the sizes of OpenAI's ViT-B/16")
       ->capture_default_str();
   cmd->add_option("--seed", o->spec.seed, "Seed of the weights")->capture_default_str();
-  cmd->add_option("--width", o->width, "Vision width (multiple of 64), overrides the preset");
-  cmd->add_option("--layers", o->layers, "Vision blocks, overrides the preset");
-  cmd->add_option("--patch", o->patch, "Patch size, overrides the preset");
-  cmd->add_option("--grid", o->grid, "Patches per side at the input resolution");
-  cmd->add_option("--embed", o->embed, "Joint embedding size");
-  cmd->add_option("--text-width", o->text_width, "Text width (multiple of 64)");
-  cmd->add_option("--text-layers", o->text_layers, "Text blocks");
+  const auto size = CLI::Range(int64_t{1}, int64_t{1} << 16);
+  cmd->add_option("--width", o->width, "Vision width (multiple of 64), overrides the preset")
+      ->check(size);
+  cmd->add_option("--layers", o->layers, "Vision blocks, overrides the preset")->check(size);
+  cmd->add_option("--patch", o->patch, "Patch size, overrides the preset")->check(size);
+  cmd->add_option("--grid", o->grid, "Patches per side at the input resolution")->check(size);
+  cmd->add_option("--embed", o->embed, "Joint embedding size")->check(size);
+  cmd->add_option("--text-width", o->text_width, "Text width (multiple of 64)")->check(size);
+  cmd->add_option("--text-layers", o->text_layers, "Text blocks")->check(size);
   cmd->add_flag("--float32", o->float32, "Store float32 instead of float16");
   cmd->callback([o, &exit_code] {
     write_random_checkpoint(o->output, spec_for(*o));

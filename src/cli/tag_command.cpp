@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "exit_codes.h"
+#include "image_options.h"
 #include "model_options.h"
 #include "tagclip/errors.h"
 #include "tagclip/progress.h"
@@ -21,10 +22,10 @@ struct TagCommandOptions {
   std::vector<std::string> inputs;
   std::string split_file, image_root, extension = ".jpg";
   std::string output = "-", labels_out, meta_out, visualize_dir;
-  int top_k = 0;
+  std::optional<int> top_k;
   double min_score = -std::numeric_limits<double>::infinity();
-  bool resume = false, apply_exif = false;
-  size_t max_pixels = kDefaultMaxImagePixels;
+  bool resume = false;
+  ImageSetup image;
 };
 
 ImageInputs gather_inputs(const TagCommandOptions& o) {
@@ -79,13 +80,7 @@ void register_tag_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--ext", o->extension, "Image extension for --split-file ids")
       ->capture_default_str()
       ->group("Input");
-  cmd->add_flag("--apply-exif", o->apply_exif,
-                "Rotate images by their EXIF orientation (the reference does not)")
-      ->group("Input");
-  cmd->add_option("--max-pixels", o->max_pixels,
-                  "Refuse images with more pixels than this (decompression bombs); 0: no limit")
-      ->capture_default_str()
-      ->group("Input");
+  add_image_options(*cmd, o->image, "Input");
 
   add_model_options(*cmd, o->setup);
 
@@ -106,9 +101,8 @@ void register_tag_command(CLI::App& app, int& exit_code) {
                   "Write DIR/<id>.png per image: the tags and each tag's refined patch map as a "
                   "heat map")
       ->group("Output");
-  cmd->add_option("--top-k", o->top_k, "Report at most K tags per image (0: no limit)")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber)
+  cmd->add_option("--top-k", o->top_k, "Report at most K tags per image (default: every tag)")
+      ->check(CLI::Range(1, 1000000))
       ->group("Output");
   cmd->add_option("--min-score", o->min_score, "Drop tags scoring below this")->group("Output");
 
@@ -126,8 +120,7 @@ void register_tag_command(CLI::App& app, int& exit_code) {
     run.visualize_dir = o->visualize_dir;
     run.top_k = o->top_k;
     run.min_score = o->min_score;
-    run.decode.apply_exif_orientation = o->apply_exif;
-    run.decode.max_pixels = o->max_pixels;
+    apply_image_options(o->image, run);
     run.quiet = spdlog::get_level() > spdlog::level::info;
     run.interactive = stderr_is_terminal();
     const TagRunSummary summary = run_tagging(inputs, *loaded.pipeline, loaded.vocabulary, run);

@@ -1,8 +1,10 @@
 #include "test_support.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -30,6 +32,21 @@ std::string committed_file(const std::string& relative) {
 
 std::string bpe_vocabulary_path() { return committed_file("models/bpe_simple_vocab_16e6.txt.gz"); }
 
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<nlohmann::json> parse_json_lines(const std::string& text) {
+  std::vector<nlohmann::json> values;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) values.push_back(nlohmann::json::parse(line));
+  return values;
+}
+
 std::string make_scratch_dir(const std::string& name) {
   const fs::path dir =
       fs::temp_directory_path() / ("tagclip-test-" + std::to_string(::getpid())) / name;
@@ -54,15 +71,30 @@ const RandomCheckpointSpec& fidelity_spec() {
   return spec;
 }
 
+namespace {
+
+// Every field of the spec: two specs share a checkpoint file only when they are equal.
+std::string spec_key(const RandomCheckpointSpec& s) {
+  std::ostringstream key;
+  key << s.vision_width << "-" << s.vision_layers << "-" << s.patch_size << "-" << s.grid_size
+      << "-" << s.embed_dim << "-" << s.text_width << "-" << s.text_layers << "-"
+      << s.context_length << "-" << s.vocab_size << "-" << s.store_float16 << "-" << s.seed;
+  return key.str();
+}
+
+}  // namespace
+
 std::string random_checkpoint_path(const RandomCheckpointSpec& spec, const std::string& name) {
   static std::mutex mutex;
-  static std::map<std::string, std::string> written;
+  static std::map<std::string, std::string> written;  // spec_key -> path
   std::lock_guard<std::mutex> lock(mutex);
-  auto it = written.find(name);
+  const std::string key = spec_key(spec);
+  auto it = written.find(key);
   if (it != written.end()) return it->second;
-  const std::string path = make_scratch_dir("checkpoint-" + name) + "/" + name + ".pt";
+  const std::string folder = "checkpoint-" + name + "-" + key;
+  const std::string path = make_scratch_dir(folder) + "/" + name + ".pt";
   write_random_checkpoint(path, spec);
-  written[name] = path;
+  written[key] = path;
   return path;
 }
 
@@ -91,6 +123,39 @@ CommandResult run_command(const std::string& command) {
   result.err = ss.str();
   fs::remove(err_file);
   return result;
+}
+
+KilledRun kill_when_output_holds(const std::string& command, const std::string& output, int lines) {
+  fs::remove(output);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const std::string quiet = "exec " + command + " >/dev/null 2>&1";
+    ::execl("/bin/sh", "sh", "-c", quiet.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  KilledRun run;
+  auto complete_lines = [&output] {
+    const std::string text = read_all(output);
+    return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+  };
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (fs::exists(output) && complete_lines() >= lines) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      run.killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+      break;
+    }
+    ::usleep(1000);
+  }
+  run.lines_at_kill = complete_lines();
+  return run;
+}
+
+CommandResult run_tag(const std::string& args) {
+  static const std::string cache = make_scratch_dir("tag-command-cache");
+  return run_command(tagclip_binary() + " tag --model " + fidelity_checkpoint_path() + " --bpe " +
+                     bpe_vocabulary_path() + " --cache-dir " + cache + " --threads 2 " + args);
 }
 
 }  // namespace tagclip::testing

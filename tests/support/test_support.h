@@ -1,8 +1,10 @@
 // Shared by the tests: where data lives, scratch folders, small random checkpoints.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tagclip/random_checkpoint.h"
 
@@ -19,6 +21,12 @@ std::string bpe_vocabulary_path();
 // bpe_vocabulary_path() when it is missing.
 std::string committed_file(const std::string& relative);
 
+// The whole content of a file ("" when it cannot be read).
+std::string read_all(const std::string& path);
+
+// One parsed JSON value per line of `text` (JSON Lines).
+std::vector<nlohmann::json> parse_json_lines(const std::string& text);
+
 // A fresh empty folder under the system temp dir, removed by the OS or the next run.
 std::string make_scratch_dir(const std::string& name);
 
@@ -27,7 +35,8 @@ std::string make_scratch_dir(const std::string& name);
 const RandomCheckpointSpec& fidelity_spec();
 std::string fidelity_checkpoint_path();
 
-// Writes (once per process) a checkpoint of `spec` and returns its path.
+// Writes (once per process and spec: the cache is keyed by every field of `spec`, `name` only
+// names the file) a checkpoint of `spec` and returns its path.
 std::string random_checkpoint_path(const RandomCheckpointSpec& spec, const std::string& name);
 
 // The built tagclip executable.
@@ -41,5 +50,17 @@ struct CommandResult {
   std::string err;
 };
 CommandResult run_command(const std::string& command);
+
+// Starts `command` (run by /bin/sh, its output discarded) and kills it with SIGKILL as soon
+// as the file `output` exists and holds `lines` complete lines (0: as soon as it exists).
+struct KilledRun {
+  bool killed = false;    // false: the command ended on its own first
+  int lines_at_kill = 0;  // complete lines in `output` once the process was gone
+};
+KilledRun kill_when_output_holds(const std::string& command, const std::string& output, int lines);
+
+// Runs `tagclip tag ARGS` with the fidelity checkpoint, the committed vocabulary, 2 threads
+// and one text-embedding cache per test process.
+CommandResult run_tag(const std::string& args);
 
 }  // namespace tagclip::testing

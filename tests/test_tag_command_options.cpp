@@ -1,0 +1,79 @@
+// Option values of `tagclip tag`: every option has an explicit "unset" (its default), so a
+// value such as 0 means itself or is a usage error naming the flag, never "default".
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "test_support.h"
+
+namespace tagclip {
+namespace {
+
+const std::string& photo() {
+  static const std::string path = testing::data_path("images/squirrel_small.jpg");
+  return path;
+}
+
+TEST(TagCommandOptions, ValuesTheLibraryWouldRejectAreUsageErrorsNamingTheFlag) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--vote-count -1", "--vote-count"},
+      {"--vote-count 13", "--vote-count 13"},
+      {"--threads 0", "--threads"},
+      {"--threads 100000", "--threads"},
+      {"--top-k 0", "--top-k"},
+      {"--threshold 1.5", "--threshold"},
+      {"--candidate-ratio -0.1", "--candidate-ratio"},
+      {"--max-side 0", "--max-side"},
+      {"--max-side big", "--max-side"},
+      {"--max-pixels 0", "--max-pixels"},
+      {"--max-pixels -5", "--max-pixels"}};
+  for (const auto& [args, flag] : cases) {
+    SCOPED_TRACE(args);
+    const auto result = testing::run_tag(args + " " + photo());
+    EXPECT_EQ(result.exit_code, 2) << result.err;
+    EXPECT_NE(result.err.find(flag), std::string::npos) << result.err;
+    EXPECT_TRUE(result.out.empty()) << result.out;
+  }
+}
+
+// --vote-count 0 keeps every attention entry: a real setting, not "the default of 4".
+TEST(TagCommandOptions, VoteCountZeroMeansZero) {
+  const auto by_default = testing::run_tag(photo());
+  const auto explicit_default = testing::run_tag("--vote-count 4 " + photo());
+  const auto zero = testing::run_tag("--vote-count 0 " + photo());
+  ASSERT_EQ(by_default.exit_code, 0) << by_default.err;
+  ASSERT_EQ(zero.exit_code, 0) << zero.err;
+  const auto default_scores = testing::parse_json_lines(by_default.out).at(0)["scores"];
+  EXPECT_EQ(testing::parse_json_lines(explicit_default.out).at(0)["scores"], default_scores);
+  EXPECT_NE(testing::parse_json_lines(zero.out).at(0)["scores"], default_scores);
+}
+
+// --threshold 0 tags every class scoring above the image's minimum: all but the lowest.
+TEST(TagCommandOptions, ThresholdZeroMeansZero) {
+  const auto result = testing::run_tag("--threshold 0 " + photo());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto record = testing::parse_json_lines(result.out).at(0);
+  double lowest = 2.0;
+  size_t at_lowest = 0;
+  for (const auto& [name, score] : record["scores"].items()) {
+    if (score.get<double>() < lowest) {
+      lowest = score.get<double>();
+      at_lowest = 0;
+    }
+    if (score.get<double>() == lowest) ++at_lowest;
+  }
+  EXPECT_EQ(record["tags"].size(), record["scores"].size() - at_lowest);
+}
+
+TEST(TagCommandOptions, HelpExplainsTheUnsetDefaults) {
+  const auto help = testing::run_command(testing::tagclip_binary() + " tag --help");
+  ASSERT_EQ(help.exit_code, 0);
+  for (const std::string& text :
+       {"--max-side N|none", "'none': no limit", "640", "default: every core", "default: every tag",
+        "0 keeps every entry"})
+    EXPECT_NE(help.out.find(text), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace tagclip
