@@ -77,12 +77,46 @@ TEST(Checkpoint, NamesReleasedShapes) {
   EXPECT_EQ(arch.release_name(), "ViT-L/14@336px");
 }
 
+// An unknown tensor is read and ignored, and a missing input_resolution entry is inferred from
+// the shapes: the architecture and every weight are those of the unedited checkpoint.
 TEST(Checkpoint, ToleratesExtraEntries) {
+  // write_edited empties its folder: read each file before writing the next.
+  const std::string plain_path = write_edited("plain", [](StateDict&) {});
+  const StateDict plain = load_state_dict(plain_path);
+  const ClipArchitecture plain_arch = infer_architecture(plain, plain_path);
   const std::string path = write_edited("extra", [](StateDict& s) {
     s["some.unknown.tensor"] = at::zeros({3});
     s.erase("input_resolution");
   });
-  EXPECT_NO_THROW(infer_architecture(load_state_dict(path), path));
+  const StateDict state = load_state_dict(path);
+  EXPECT_EQ(state.count("some.unknown.tensor"), 1u);
+  EXPECT_EQ(state.count("input_resolution"), 0u);
+  const ClipArchitecture arch = infer_architecture(state, path);
+  // parameter_count counts every floating-point tensor of the file, the unknown one too.
+  EXPECT_EQ(arch.parameter_count, plain_arch.parameter_count + 3);
+  nlohmann::json expected = plain_arch.to_json(), got = arch.to_json();
+  expected.erase("parameters");
+  got.erase("parameters");
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(arch.input_resolution, 224);
+  EXPECT_EQ(arch.vision_layers, 3);
+  for (const auto& [name, tensor] : plain) {
+    if (name == "input_resolution") continue;
+    ASSERT_EQ(state.count(name), 1u) << name;
+    EXPECT_TRUE(state.at(name).equal(tensor)) << name;
+  }
+}
+
+// The tests' checkpoint cache: one file per spec, whatever name the caller gives.
+TEST(Checkpoint, TestCheckpointsAreCachedByTheirWholeSpec) {
+  RandomCheckpointSpec other_seed = tiny_spec();
+  other_seed.seed = 1;
+  const std::string first = testing::random_checkpoint_path(tiny_spec(), "cached");
+  const std::string second = testing::random_checkpoint_path(other_seed, "cached");
+  EXPECT_NE(first, second);
+  EXPECT_EQ(testing::random_checkpoint_path(tiny_spec(), "cached"), first);
+  EXPECT_FALSE(
+      load_state_dict(first).at("visual.proj").equal(load_state_dict(second).at("visual.proj")));
 }
 
 TEST(Checkpoint, MissingTensorIsNamed) {

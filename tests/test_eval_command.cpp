@@ -9,6 +9,7 @@
 #include <iomanip>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <random>
 #include <sstream>
 
@@ -203,6 +204,17 @@ TEST_F(EvalCommand, ScoresCocoInstancesAndDrawsThePlot) {
   const cv::Mat plot = cv::imread(dir_ + "/plot.png");
   ASSERT_FALSE(plot.empty());
   EXPECT_GT(plot.rows, 16 * 80);
+  // Only the bars and curves are in colour (text is dark grey, the grid light grey). Left
+  // panel: 7 classes at AP 1 draw full 300 x 12 px bars, the 73 without positives a 1 px
+  // stub each. Right panel: the 7 perfect classes' precision-recall curves.
+  cv::Mat hsv;
+  cv::cvtColor(plot, hsv, cv::COLOR_BGR2HSV);
+  cv::Mat saturation;
+  cv::extractChannel(hsv, saturation, 1);
+  const int panel_split = 570;  // the AP bars end at x = 40 + 170 + 300 + a label
+  const int bar_pixels = cv::countNonZero(saturation.colRange(0, panel_split) > 100);
+  EXPECT_EQ(bar_pixels, 7 * 300 * 12 + 73 * 1 * 12);
+  EXPECT_GT(cv::countNonZero(saturation.colRange(panel_split, plot.cols) > 100), 560);
 }
 
 TEST_F(EvalCommand, AClassFileScoresAVocLayoutBenchmarkOfItsOwn) {
