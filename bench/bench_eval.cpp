@@ -8,10 +8,10 @@
 #include <filesystem>
 #include <random>
 
-#include "tagclip/coco_ground_truth.h"
-#include "tagclip/eval_predictions.h"
-#include "tagclip/eval_report.h"
-#include "tagclip/vocabularies.h"
+#include "tagclip/core/vocabularies.h"
+#include "tagclip/eval/coco_ground_truth.h"
+#include "tagclip/eval/eval_predictions.h"
+#include "tagclip/eval/eval_report.h"
 
 namespace {
 namespace fs = std::filesystem;

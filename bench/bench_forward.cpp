@@ -11,9 +11,9 @@
 #include <optional>
 #include <vector>
 
-#include "tagclip/clip_model.h"
-#include "tagclip/device.h"
-#include "tagclip/random_checkpoint.h"
+#include "tagclip/model/clip_model.h"
+#include "tagclip/model/device.h"
+#include "tagclip/model/random_checkpoint.h"
 
 namespace {
 

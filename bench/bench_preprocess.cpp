@@ -3,12 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <opencv2/core.hpp>
 #include <vector>
 
-#include <opencv2/core.hpp>
-
-#include "tagclip/pil_resize.h"
-#include "tagclip/preprocess.h"
+#include "tagclip/pipeline/pil_resize.h"
+#include "tagclip/pipeline/preprocess.h"
 
 int main() {
   cv::Mat input(1080, 1440, CV_8UC3);

@@ -4,9 +4,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "tagclip/checkpoint.h"
 #include "tagclip/errors.h"
-#include "tagclip/random_checkpoint.h"
+#include "tagclip/model/checkpoint.h"
+#include "tagclip/model/random_checkpoint.h"
 #include "test_support.h"
 
 namespace tagclip {

@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "golden_arrays.h"
-#include "tagclip/clip_model.h"
 #include "tagclip/errors.h"
+#include "tagclip/model/clip_model.h"
 #include "test_support.h"
 
 namespace tagclip {
@@ -149,7 +149,7 @@ TEST_F(ClipModelFidelity, OutputsCarryNoAutogradState) {
 }
 
 TEST_F(ClipModelFidelity, RejectsInputNotMultipleOfPatch) {
-  EXPECT_THROW(model_->vision().forward(at::zeros({1, 3, 100, 224}), {}), UsageError);
+  EXPECT_THROW(model_->vision().forward(at::zeros({1, 3, 100, 224}), {}), ShapeError);
 }
 
 }  // namespace

@@ -5,8 +5,8 @@
 
 #include <cmath>
 
-#include "tagclip/coarse_classification.h"
 #include "tagclip/errors.h"
+#include "tagclip/pipeline/coarse_classification.h"
 
 namespace tagclip {
 namespace {
@@ -57,9 +57,9 @@ TEST(CoarsePatchProbabilities, ComputesInFloatForHalfTokens) {
 }
 
 TEST(CoarsePatchProbabilities, RejectsMismatchedShapes) {
-  EXPECT_THROW(coarse_patch_probabilities(at::ones({3, 4}), two_classes(), 1.0), UsageError);
-  EXPECT_THROW(coarse_patch_probabilities(at::ones({1, 2}), two_classes(), 1.0), UsageError);
-  EXPECT_THROW(class_probabilities(at::ones({2}), two_classes(), 1.0), UsageError);
+  EXPECT_THROW(coarse_patch_probabilities(at::ones({3, 4}), two_classes(), 1.0), ShapeError);
+  EXPECT_THROW(coarse_patch_probabilities(at::ones({1, 2}), two_classes(), 1.0), ShapeError);
+  EXPECT_THROW(class_probabilities(at::ones({2}), two_classes(), 1.0), ShapeError);
 }
 
 }  // namespace

@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "expect_throw.h"
-#include "tagclip/coco_ground_truth.h"
-#include "tagclip/vocabularies.h"
+#include "tagclip/core/vocabularies.h"
+#include "tagclip/eval/coco_ground_truth.h"
 #include "test_support.h"
 
 namespace tagclip {

@@ -5,10 +5,10 @@
 #include <gtest/gtest.h>
 
 #include "golden_arrays.h"
-#include "tagclip/clip_model.h"
-#include "tagclip/coarse_classification.h"
-#include "tagclip/cwr.h"
 #include "tagclip/errors.h"
+#include "tagclip/model/clip_model.h"
+#include "tagclip/pipeline/coarse_classification.h"
+#include "tagclip/pipeline/cwr.h"
 #include "test_support.h"
 
 namespace tagclip {
@@ -85,7 +85,7 @@ TEST(CropToBox, CropsInPixelsAndResizes) {
   EXPECT_TRUE(crop_to_box(image, box, 2, 4)
                   .equal(image.index({Slice(), Slice(), Slice(2, 6), Slice(0, 4)})));
   EXPECT_EQ(crop_to_box(image, box, 2, 6).sizes(), (at::IntArrayRef{1, 3, 6, 6}));
-  EXPECT_THROW(crop_to_box(image, PatchBox{1, 1, 0, 2}, 2, 4), UsageError);
+  EXPECT_THROW(crop_to_box(image, PatchBox{1, 1, 0, 2}, 2, 4), ShapeError);
 }
 
 // The stage on the fidelity checkpoint (grid 14, 224 px) with a 4x4-grid image.
@@ -184,9 +184,9 @@ TEST_F(CwrRescore, BatchedEqualsSequential) {
 
 TEST_F(CwrRescore, RejectsMismatchedShapes) {
   const at::InferenceMode guard;
-  EXPECT_THROW(cwr_rescore(*model_, image_, text_, refined_.slice(0, 1), local_, {}), UsageError);
+  EXPECT_THROW(cwr_rescore(*model_, image_, text_, refined_.slice(0, 1), local_, {}), ShapeError);
   EXPECT_THROW(cwr_rescore(*model_, at::zeros({1, 3, 60, 64}), text_, refined_, local_, {}),
-               UsageError);
+               ShapeError);
 }
 
 }  // namespace

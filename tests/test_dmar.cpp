@@ -5,8 +5,8 @@
 
 #include <vector>
 
-#include "tagclip/dmar.h"
 #include "tagclip/errors.h"
+#include "tagclip/pipeline/dmar.h"
 
 namespace tagclip {
 namespace {
@@ -40,8 +40,8 @@ TEST(VoteMask, CountsEntriesAboveEachBlocksOwnMean) {
 }
 
 TEST(VoteMask, RejectsMismatchedBlocks) {
-  EXPECT_THROW(vote_mask({}, 1), UsageError);
-  EXPECT_THROW(vote_mask({at::ones({2, 2}), at::ones({3, 3})}, 1), UsageError);
+  EXPECT_THROW(vote_mask({}, 1), ShapeError);
+  EXPECT_THROW(vote_mask({at::ones({2, 2}), at::ones({3, 3})}, 1), ShapeError);
 }
 
 TEST(RefinementAttention, MeanOfChosenBlocksTimesVoteMask) {
@@ -79,13 +79,13 @@ TEST(AttentionVotes, MatchesVoteMaskAndRefinementAttentionOfTheKeptMaps) {
 TEST(AttentionVotes, RejectsRepeatedBlocksMismatchedMapsAndMissingRefinementBlocks) {
   EXPECT_THROW(AttentionVotes({}), UsageError);
   AttentionVotes votes({1, 2});
-  EXPECT_THROW(votes.vote_mask(1), UsageError);  // nothing added yet
+  EXPECT_THROW(votes.vote_mask(1), ShapeError);  // nothing added yet
   votes.add(0, at::ones({3, 3}));
-  EXPECT_THROW(votes.add(0, at::ones({3, 3})), UsageError);
-  EXPECT_THROW(votes.add(1, at::ones({4, 4})), UsageError);
-  EXPECT_THROW(votes.add(1, at::ones({3, 4})), UsageError);
+  EXPECT_THROW(votes.add(0, at::ones({3, 3})), ShapeError);
+  EXPECT_THROW(votes.add(1, at::ones({4, 4})), ShapeError);
+  EXPECT_THROW(votes.add(1, at::ones({3, 4})), ShapeError);
   votes.add(1, at::ones({3, 3}));
-  EXPECT_THROW(votes.refinement_attention(1), UsageError);  // block 2 never came
+  EXPECT_THROW(votes.refinement_attention(1), ShapeError);  // block 2 never came
   votes.add(2, at::ones({3, 3}));
   EXPECT_TRUE(votes.refinement_attention(0).equal(at::ones({3, 3})));
 }
@@ -140,7 +140,7 @@ TEST(ClassBoxMask, BinarisesStrictlyAboveTheTruncatedThreshold) {
 
 TEST(ClassBoxMask, ConstantColumnGivesEmptyMask) {
   EXPECT_EQ(class_box_mask(at::full({9}, 0.3f), 3, 3, true).sum().item<float>(), 0.0f);
-  EXPECT_THROW(class_box_mask(at::ones({8}), 3, 3, true), UsageError);
+  EXPECT_THROW(class_box_mask(at::ones({8}), 3, 3, true), ShapeError);
 }
 
 TEST(SecondRefinement, MasksEachClassToItsBoxes) {
@@ -184,7 +184,7 @@ TEST(SecondRefinement, EqualsThePerClassMaskedProduct) {
 TEST(LocalScores, ColumnMaxOfForegroundClasses) {
   const at::Tensor refined = at::tensor({1.f, 5.f, 9.f, 3.f, 2.f, 0.f}).view({2, 3});
   EXPECT_TRUE(local_scores(refined, 2).equal(at::tensor({3.f, 5.f})));
-  EXPECT_THROW(local_scores(refined, 4), UsageError);
+  EXPECT_THROW(local_scores(refined, 4), ShapeError);
 }
 
 TEST(DmarRefine, ChainsTheStages) {
@@ -200,7 +200,7 @@ TEST(DmarRefine, ChainsTheStages) {
   const at::Tensor expected = second_refinement(a, c, first_refinement(a, c), 3, 4, true);
   EXPECT_TRUE(result.refined.equal(expected));
   EXPECT_TRUE(result.local_scores.equal(local_scores(expected, 3)));
-  EXPECT_THROW(dmar_refine(blocks, c, 3, 3, 3, options), UsageError);
+  EXPECT_THROW(dmar_refine(blocks, c, 3, 3, 3, options), ShapeError);
 }
 
 }  // namespace

@@ -14,7 +14,7 @@
 #include <sstream>
 
 #include "golden_arrays.h"
-#include "tagclip/vocabularies.h"
+#include "tagclip/core/vocabularies.h"
 #include "test_support.h"
 
 namespace tagclip {

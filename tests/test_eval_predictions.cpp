@@ -3,7 +3,7 @@
 
 #include <fstream>
 
-#include "tagclip/eval_predictions.h"
+#include "tagclip/eval/eval_predictions.h"
 #include "test_support.h"
 
 namespace tagclip {

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "tagclip/errors.h"
-#include "tagclip/eval_report.h"
+#include "tagclip/eval/eval_report.h"
 
 namespace tagclip {
 namespace {

@@ -5,8 +5,8 @@
 #include <functional>
 
 #include "expect_throw.h"
-#include "tagclip/ground_truth.h"
-#include "tagclip/vocabularies.h"
+#include "tagclip/core/vocabularies.h"
+#include "tagclip/eval/ground_truth.h"
 #include "test_support.h"
 
 namespace tagclip {

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "tagclip/errors.h"
-#include "tagclip/image_inputs.h"
+#include "tagclip/io/image_inputs.h"
 #include "test_support.h"
 
 namespace tagclip {

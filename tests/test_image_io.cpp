@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "tagclip/errors.h"
-#include "tagclip/image_io.h"
+#include "tagclip/io/image_io.h"
 #include "test_support.h"
 
 namespace tagclip {

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "tagclip/jsonl_output.h"
+#include "tagclip/io/jsonl_output.h"
 #include "test_support.h"
 
 namespace tagclip {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tagclip/errors.h"
-#include "tagclip/labels.h"
+#include "tagclip/pipeline/labels.h"
 
 namespace tagclip {
 namespace {
@@ -29,8 +29,8 @@ TEST(SelectLabels, AcceptsDoubleScores) {
 }
 
 TEST(SelectLabels, RejectsEmptyOrMatrix) {
-  EXPECT_THROW(select_labels(at::zeros({0}), 0.5), UsageError);
-  EXPECT_THROW(select_labels(at::zeros({2, 2}), 0.5), UsageError);
+  EXPECT_THROW(select_labels(at::zeros({0}), 0.5), ShapeError);
+  EXPECT_THROW(select_labels(at::zeros({2, 2}), 0.5), ShapeError);
 }
 
 TEST(SortedTags, HighestScoreFirstTiesByIndex) {
@@ -41,7 +41,7 @@ TEST(SortedTags, HighestScoreFirstTiesByIndex) {
   EXPECT_FLOAT_EQ(tags[0].score, 0.9f);
   EXPECT_EQ(tags[1].index, 0);
   EXPECT_EQ(tags[2].index, 2);
-  EXPECT_THROW(sorted_tags(scores, {4}), UsageError);
+  EXPECT_THROW(sorted_tags(scores, {4}), ShapeError);
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 
 #include "golden_arrays.h"
 #include "tagclip/errors.h"
-#include "tagclip/multilabel_metrics.h"
+#include "tagclip/eval/multilabel_metrics.h"
 #include "test_support.h"
 
 namespace tagclip {

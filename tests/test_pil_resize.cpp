@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "tagclip/image_io.h"
-#include "tagclip/pil_resize.h"
+#include "tagclip/io/image_io.h"
+#include "tagclip/pipeline/pil_resize.h"
 #include "test_support.h"
 
 namespace tagclip {

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "tagclip/image_io.h"
-#include "tagclip/pil_resize.h"
-#include "tagclip/preprocess.h"
+#include "tagclip/io/image_io.h"
+#include "tagclip/pipeline/pil_resize.h"
+#include "tagclip/pipeline/preprocess.h"
 #include "test_support.h"
 
 namespace tagclip {

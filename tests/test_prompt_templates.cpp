@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "tagclip/errors.h"
-#include "tagclip/prompt_templates.h"
+#include "tagclip/model/prompt_templates.h"
 #include "test_support.h"
 
 namespace tagclip {

@@ -6,8 +6,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "tagclip/image_io.h"
-#include "tagclip/pil_resize.h"
+#include "tagclip/io/image_io.h"
+#include "tagclip/pipeline/pil_resize.h"
 #include "test_support.h"
 
 namespace tagclip {

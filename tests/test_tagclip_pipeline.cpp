@@ -9,13 +9,13 @@
 #include <algorithm>
 
 #include "golden_arrays.h"
-#include "tagclip/clip_model.h"
-#include "tagclip/coarse_classification.h"
-#include "tagclip/dmar.h"
 #include "tagclip/errors.h"
-#include "tagclip/image_io.h"
-#include "tagclip/preprocess.h"
-#include "tagclip/tagclip_pipeline.h"
+#include "tagclip/io/image_io.h"
+#include "tagclip/model/clip_model.h"
+#include "tagclip/pipeline/coarse_classification.h"
+#include "tagclip/pipeline/dmar.h"
+#include "tagclip/pipeline/preprocess.h"
+#include "tagclip/pipeline/tagclip_pipeline.h"
 #include "test_support.h"
 
 namespace tagclip {
@@ -259,9 +259,9 @@ TEST_F(PipelineGolden, DecodedImagesGiveTheSameTensorsAndScores) {
 
 TEST(TagclipOptions, DefaultsValidateAndPrint) {
   const TagclipOptions options;
-  EXPECT_NO_THROW(options.Validate(12));
-  EXPECT_NO_THROW(options.Validate(4));
-  const std::string text = options.ToString();
+  EXPECT_NO_THROW(options.validate(12));
+  EXPECT_NO_THROW(options.validate(4));
+  const std::string text = options.to_string();
   for (const char* part : {"method=tagclip", "refinement_blocks=[-4,-3,-2]", "vote_count=auto",
                            "clip_box_ends=true", "cwr_early_stop=true",
                            "round_resized_positional_to_fp16=true", "self_only_last_block=true"})
@@ -272,7 +272,7 @@ TEST(TagclipOptions, ValidateRejectsImpossibleValues) {
   auto invalid = [](auto&& change, int64_t layers = 12) {
     TagclipOptions options;
     change(options);
-    EXPECT_THROW(options.Validate(layers), UsageError) << options.ToString();
+    EXPECT_THROW(options.validate(layers), UsageError) << options.to_string();
   };
   invalid([](auto& o) { o.refinement_blocks = {12}; });
   invalid([](auto& o) { o.refinement_blocks = {-13}; });
@@ -301,16 +301,16 @@ TEST(TagclipOptions, CocostuffAndMethodNames) {
 TEST(TagclipPipelineInputs, RejectsMismatchedShapes) {
   const auto model = ClipModel::load(testing::fidelity_checkpoint_path());
   const at::Tensor text = at::randn({5, 64});
-  EXPECT_THROW(TagclipPipeline(model, at::randn({5, 32}), 3), UsageError);
-  EXPECT_THROW(TagclipPipeline(model, text, 6), UsageError);
-  EXPECT_THROW(TagclipPipeline(model, text, 0), UsageError);
+  EXPECT_THROW(TagclipPipeline(model, at::randn({5, 32}), 3), ShapeError);
+  EXPECT_THROW(TagclipPipeline(model, text, 6), ShapeError);
+  EXPECT_THROW(TagclipPipeline(model, text, 0), ShapeError);
   TagclipOptions bad;
   bad.vote_count = 20;
   EXPECT_THROW(TagclipPipeline(model, text, 3, bad), UsageError);
   const TagclipPipeline pipeline(model, text, 3);
-  EXPECT_THROW(pipeline.run(at::zeros({1, 3, 30, 32})), UsageError);
-  EXPECT_THROW(pipeline.run(at::zeros({2, 3, 32, 32})), UsageError);
-  EXPECT_THROW(pipeline.run(at::zeros({3, 32, 32})), UsageError);
+  EXPECT_THROW(pipeline.run(at::zeros({1, 3, 30, 32})), ShapeError);
+  EXPECT_THROW(pipeline.run(at::zeros({2, 3, 32, 32})), ShapeError);
+  EXPECT_THROW(pipeline.run(at::zeros({3, 32, 32})), ShapeError);
 }
 
 }  // namespace

@@ -7,11 +7,11 @@
 #include <fstream>
 
 #include "golden_arrays.h"
-#include "tagclip/embedding_cache.h"
+#include "tagclip/core/sha256.h"
 #include "tagclip/errors.h"
-#include "tagclip/prompt_templates.h"
-#include "tagclip/sha256.h"
-#include "tagclip/text_embeddings.h"
+#include "tagclip/model/embedding_cache.h"
+#include "tagclip/model/prompt_templates.h"
+#include "tagclip/model/text_embeddings.h"
 #include "test_support.h"
 
 namespace tagclip {

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "tagclip/errors.h"
-#include "tagclip/prompt_templates.h"
-#include "tagclip/tokenizer.h"
+#include "tagclip/model/prompt_templates.h"
+#include "tagclip/model/tokenizer.h"
 #include "test_support.h"
 
 namespace tagclip {

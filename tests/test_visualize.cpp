@@ -2,7 +2,7 @@
 
 #include <opencv2/core.hpp>
 
-#include "tagclip/visualize.h"
+#include "tagclip/io/visualize.h"
 
 namespace tagclip {
 namespace {

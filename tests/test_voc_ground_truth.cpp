@@ -6,7 +6,7 @@
 #include <functional>
 
 #include "expect_throw.h"
-#include "tagclip/voc_ground_truth.h"
+#include "tagclip/eval/voc_ground_truth.h"
 #include "test_support.h"
 
 namespace tagclip {

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "tagclip/core/vocabularies.h"
 #include "tagclip/errors.h"
-#include "tagclip/vocabularies.h"
 #include "test_support.h"
 
 namespace tagclip {

@@ -2,8 +2,8 @@
 
 #include <fstream>
 
+#include "tagclip/core/vocabulary.h"
 #include "tagclip/errors.h"
-#include "tagclip/vocabulary.h"
 #include "test_support.h"
 
 namespace tagclip {

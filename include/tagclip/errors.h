@@ -32,12 +32,14 @@ class ModelError : public Error {
 // An image that cannot be read or decoded.
 class ImageError : public Error {
  public:
-  ImageError(std::string path, const std::string& problem)
-      : Error(path + ": " + problem), path_(std::move(path)) {}
+  ImageError(std::string path, std::string problem)
+      : Error(path + ": " + problem), path_(std::move(path)), problem_(std::move(problem)) {}
   const std::string& path() const { return path_; }
+  const std::string& problem() const { return problem_; }
 
  private:
   std::string path_;
+  std::string problem_;
 };
 
 // The BPE vocabulary file is unusable, or a prompt cannot be tokenized.
@@ -63,5 +65,16 @@ class UsageError : public Error {
  public:
   using Error::Error;
 };
+
+// A broken tensor precondition inside a stage: a shape, grid or index that the caller got
+// wrong. The message gives the shapes involved. A program bug, not a user's mistake.
+class ShapeError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Why an image could not be tagged, without its path (which ImageError carries as data):
+// the problem of an ImageError, else the first line of any other exception's message.
+std::string image_problem(const std::exception& error);
 
 }  // namespace tagclip

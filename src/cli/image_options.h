@@ -6,9 +6,9 @@
 #include <optional>
 #include <string>
 
-#include "tagclip/image_io.h"
-#include "tagclip/preprocess.h"
-#include "tagclip/tag_run.h"
+#include "tagclip/io/image_io.h"
+#include "tagclip/io/tag_run.h"
+#include "tagclip/pipeline/preprocess.h"
 
 namespace tagclip::cli {
 

@@ -4,9 +4,9 @@
 #include <memory>
 
 #include "exit_codes.h"
-#include "tagclip/checkpoint.h"
-#include "tagclip/default_paths.h"
-#include "tagclip/device.h"
+#include "tagclip/model/checkpoint.h"
+#include "tagclip/model/default_paths.h"
+#include "tagclip/model/device.h"
 
 namespace tagclip::cli {
 namespace {

@@ -4,12 +4,12 @@
 
 #include <filesystem>
 
-#include "tagclip/default_paths.h"
-#include "tagclip/device.h"
-#include "tagclip/embedding_cache.h"
 #include "tagclip/errors.h"
-#include "tagclip/prompt_templates.h"
-#include "tagclip/tokenizer.h"
+#include "tagclip/model/default_paths.h"
+#include "tagclip/model/device.h"
+#include "tagclip/model/embedding_cache.h"
+#include "tagclip/model/prompt_templates.h"
+#include "tagclip/model/tokenizer.h"
 
 namespace tagclip::cli {
 namespace {
@@ -49,7 +49,7 @@ TagclipOptions pipeline_options(const ModelSetup& s, const Vocabulary& vocabular
   o.cwr_early_stop = !s.no_cwr_early_stop;
   o.batched_cwr = !s.sequential_cwr;
   o.keep_patch_maps = s.keep_patch_maps;
-  o.Validate(vision_layers);
+  o.validate(vision_layers);
   return o;
 }
 

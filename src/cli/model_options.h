@@ -7,9 +7,9 @@
 #include <optional>
 #include <string>
 
-#include "tagclip/clip_model.h"
-#include "tagclip/tagclip_pipeline.h"
-#include "tagclip/vocabulary.h"
+#include "tagclip/core/vocabulary.h"
+#include "tagclip/model/clip_model.h"
+#include "tagclip/pipeline/tagclip_pipeline.h"
 
 namespace tagclip::cli {
 

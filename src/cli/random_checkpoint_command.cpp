@@ -6,7 +6,7 @@
 
 #include "exit_codes.h"
 #include "tagclip/errors.h"
-#include "tagclip/random_checkpoint.h"
+#include "tagclip/model/random_checkpoint.h"
 
 namespace tagclip::cli {
 namespace {

@@ -11,8 +11,8 @@
 #include "image_options.h"
 #include "model_options.h"
 #include "tagclip/errors.h"
-#include "tagclip/progress.h"
-#include "tagclip/tag_run.h"
+#include "tagclip/io/progress.h"
+#include "tagclip/io/tag_run.h"
 
 namespace tagclip::cli {
 namespace {
@@ -47,7 +47,7 @@ void write_meta(const std::string& path, const TagCommandOptions& o, const Loade
                                  {"classes", loaded.vocabulary.classes},
                                  {"background", loaded.vocabulary.background},
                                  {"templates", o.setup.templates},
-                                 {"options", loaded.pipeline->options().ToString()},
+                                 {"options", loaded.pipeline->options().to_string()},
                                  {"images_tagged", summary.tagged},
                                  {"images_failed", summary.failed},
                                  {"images_skipped", summary.skipped},

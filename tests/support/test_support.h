@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "tagclip/random_checkpoint.h"
+#include "tagclip/model/random_checkpoint.h"
 
 namespace tagclip::testing {
 

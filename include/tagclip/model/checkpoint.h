@@ -1,0 +1,31 @@
+// Reading an OpenAI CLIP checkpoint (a TorchScript archive) into named tensors.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <map>
+#include <string>
+
+#include "tagclip/model/clip_architecture.h"
+
+namespace tagclip {
+
+// Tensor name ("visual.conv1.weight") -> tensor, as stored (often float16).
+using StateDict = std::map<std::string, at::Tensor>;
+
+// Loads every parameter and buffer of a TorchScript archive, by dotted name.
+// Throws ModelError naming the file when it is missing or not a TorchScript archive.
+StateDict load_state_dict(const std::string& path);
+
+// Infers the ViT architecture from tensor shapes, as the official loader does. Throws
+// ModelError for a ResNet CLIP, a missing tensor or a tensor of the wrong shape, naming
+// `path` and the tensor. Extra entries (input_resolution, context_length, vocab_size,
+// anything unknown) are tolerated.
+ClipArchitecture infer_architecture(const StateDict& state, const std::string& path);
+
+// Returns state[name] after checking it exists and has `expected_shape`; throws
+// ModelError naming `path` and `name` otherwise.
+at::Tensor require_tensor(const StateDict& state, const std::string& name,
+                          at::IntArrayRef expected_shape, const std::string& path);
+
+}  // namespace tagclip

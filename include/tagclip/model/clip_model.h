@@ -1,0 +1,50 @@
+// A loaded OpenAI CLIP ViT: read-only weights of both towers on one device.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <memory>
+#include <string>
+
+#include "tagclip/model/clip_architecture.h"
+#include "tagclip/model/text_tower.h"
+#include "tagclip/model/vision_tower.h"
+
+namespace tagclip {
+
+struct ModelOptions {
+  std::string device = "cpu";         // cpu, cuda, cuda:N
+  at::ScalarType dtype = at::kFloat;  // compute dtype; stored fp16 weights are widened
+};
+
+class ClipModel {
+ public:
+  // Reads the archive, infers the architecture and moves the weights to the device.
+  // Throws ModelError (file and tensor named) or UsageError (device).
+  static std::shared_ptr<const ClipModel> load(const std::string& path,
+                                               const ModelOptions& options = {});
+
+  const ClipArchitecture& architecture() const { return arch_; }
+  const VisionTower& vision() const { return *vision_; }
+  const TextTower& text() const { return *text_; }
+  // exp(logit_scale): the factor applied to cosine similarities (100 for released models).
+  double logit_scale() const { return logit_scale_; }
+  c10::Device device() const { return device_; }
+  const std::string& path() const { return path_; }
+  // Options of tensors fed to this model (compute dtype, device).
+  at::TensorOptions tensor_options() const {
+    return at::TensorOptions().dtype(dtype_).device(device_);
+  }
+
+ private:
+  ClipModel() = default;
+  std::string path_;
+  ClipArchitecture arch_;
+  c10::Device device_{c10::kCPU};
+  at::ScalarType dtype_ = at::kFloat;
+  double logit_scale_ = 0.0;
+  std::unique_ptr<VisionTower> vision_;
+  std::unique_ptr<TextTower> text_;
+};
+
+}  // namespace tagclip

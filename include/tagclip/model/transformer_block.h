@@ -1,0 +1,35 @@
+// One pre-LayerNorm residual attention block of CLIP, shared by both towers.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <string>
+
+#include "tagclip/model/checkpoint.h"
+
+namespace tagclip {
+
+// Field names follow the checkpoint's tensor names under "...resblocks.N.".
+struct ResidualBlockWeights {
+  at::Tensor ln_1_weight, ln_1_bias;          // [W]
+  at::Tensor in_proj_weight, in_proj_bias;    // [3W, W], [3W]  (q, k, v stacked)
+  at::Tensor out_proj_weight, out_proj_bias;  // [W, W], [W]
+  at::Tensor ln_2_weight, ln_2_bias;          // [W]
+  at::Tensor c_fc_weight, c_fc_bias;          // [4W, W], [4W]
+  at::Tensor c_proj_weight, c_proj_bias;      // [W, 4W], [W]
+
+  // Reads "<prefix>ln_1.weight" etc., converted to `options` (dtype and device).
+  static ResidualBlockWeights from_state(const StateDict& state, const std::string& prefix,
+                                         const at::TensorOptions& options);
+};
+
+// x: [B, T, W]. additive_mask: undefined, [T, T] or [B, T, T], added to the attention
+// logits of every head. heads: W / 64 for CLIP.
+// When `attention` is non-null it receives the head-averaged attention probabilities
+// [B, T, T] computed WITHOUT the mask (what the reference reports whenever it adds one).
+// Returns the block output [B, T, W].
+at::Tensor residual_block_forward(const at::Tensor& x, const ResidualBlockWeights& weights,
+                                  int64_t heads, const at::Tensor& additive_mask,
+                                  at::Tensor* attention);
+
+}  // namespace tagclip

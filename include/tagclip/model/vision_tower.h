@@ -1,0 +1,65 @@
+// CLIP's ViT image encoder, returning every token and the attention maps TagCLIP needs.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <functional>
+#include <vector>
+
+#include "tagclip/model/checkpoint.h"
+#include "tagclip/model/clip_architecture.h"
+#include "tagclip/model/transformer_block.h"
+
+namespace tagclip {
+
+struct VisionForwardOptions {
+  // The reference's last block: an additive -100 off the diagonal, so each token attends
+  // to itself alone and the output tokens keep their local meaning.
+  bool self_only_last_block = false;
+  double self_only_penalty = -100.0;
+  // Additive masks, one entry per block (or empty for none); an entry may be undefined
+  // (no mask), [T, T] or [B, T, T] with T = 1 + number of patches. CWR uses this to let
+  // the class token see only the candidate's patches.
+  std::vector<at::Tensor> block_masks;
+  // For grids other than the checkpoint's, the reference rounds the resized positional
+  // embedding to float16 before use; false keeps it in the compute dtype.
+  bool round_resized_positional_to_fp16 = true;
+  // Blocks whose head-averaged attention probabilities to return (indices 0..L-1).
+  std::vector<int64_t> attention_blocks;
+  // When set, called after each block, in order, with its head-averaged attention
+  // probabilities [B, 1 + N, 1 + N] computed without its mask. The map is dropped after the
+  // call, so a caller that reduces it (DMAR's AttentionVotes) holds no map per block.
+  std::function<void(int64_t block, const at::Tensor& attention)> attention_observer;
+};
+
+struct VisionOutput {
+  at::Tensor tokens;  // [B, 1 + N, E]: class token then patches (row-major), after ln_post and proj
+  std::vector<at::Tensor> attention;  // per requested block, [B, 1 + N, 1 + N], unmasked
+};
+
+class VisionTower {
+ public:
+  VisionTower(const StateDict& state, const ClipArchitecture& arch,
+              const at::TensorOptions& options);
+
+  // images: [B, 3, H, W] normalised, H and W multiples of the patch size.
+  VisionOutput forward(const at::Tensor& images, const VisionForwardOptions& options) const;
+
+  // Positional embedding [1 + gh * gw, W] for a gh x gw patch grid: the checkpoint's own
+  // for its grid, else the patch part resized bilinearly (align_corners false).
+  at::Tensor positional_embedding_for(int64_t grid_h, int64_t grid_w, bool round_to_fp16) const;
+
+  int64_t patch_size() const { return arch_.patch_size; }
+  int64_t layers() const { return arch_.vision_layers; }
+
+ private:
+  ClipArchitecture arch_;
+  at::Tensor conv1_weight_;                                                 // [W, 3, p, p]
+  at::Tensor class_embedding_;                                              // [W]
+  at::Tensor positional_embedding_;                                         // [1 + g*g, W]
+  at::Tensor ln_pre_weight_, ln_pre_bias_, ln_post_weight_, ln_post_bias_;  // [W]
+  at::Tensor proj_;                                                         // [W, E]
+  std::vector<ResidualBlockWeights> blocks_;
+};
+
+}  // namespace tagclip

@@ -1,0 +1,209 @@
+#include "tagclip/model/checkpoint.h"
+
+#include <torch/script.h>
+#include <torch/serialize.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "tagclip/errors.h"
+
+namespace tagclip {
+namespace {
+
+std::string shape_string(at::IntArrayRef shape) {
+  std::ostringstream out;
+  out << "[";
+  for (size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
+  out << "]";
+  return out.str();
+}
+
+// A plain `torch.save(state_dict)` file: a pickled dict of tensors, no TorchScript code.
+StateDict load_pickled_state_dict(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  c10::IValue value = torch::pickle_load(bytes);
+  if (!value.isGenericDict()) throw ModelError(path, "", "pickled object is not a dict of tensors");
+  StateDict state;
+  for (const auto& entry : value.toGenericDict()) {
+    if (entry.key().isString() && entry.value().isTensor())
+      state[entry.key().toStringRef()] = entry.value().toTensor();
+  }
+  return state;
+}
+
+// Number of distinct N in keys "<prefix>N.<anything>".
+int64_t count_blocks(const StateDict& state, const std::string& prefix) {
+  std::set<std::string> indices;
+  for (const auto& [name, tensor] : state) {
+    if (name.rfind(prefix, 0) != 0) continue;
+    const auto dot = name.find('.', prefix.size());
+    if (dot != std::string::npos) indices.insert(name.substr(prefix.size(), dot - prefix.size()));
+  }
+  return static_cast<int64_t>(indices.size());
+}
+
+const at::Tensor& find_tensor(const StateDict& state, const std::string& name,
+                              const std::string& path) {
+  const auto it = state.find(name);
+  if (it == state.end()) throw ModelError(path, name, "missing from the checkpoint");
+  return it->second;
+}
+
+int64_t dim_of(const StateDict& state, const std::string& name, int64_t dim, int64_t ndim,
+               const std::string& path) {
+  const at::Tensor& tensor = find_tensor(state, name, path);
+  if (tensor.dim() != ndim)
+    throw ModelError(path, name,
+                     "expected " + std::to_string(ndim) + " dimensions, found shape " +
+                         shape_string(tensor.sizes()));
+  return tensor.size(dim);
+}
+
+// Checks every tensor a block needs, so a damaged file fails at load time by name.
+void check_block(const StateDict& state, const std::string& prefix, int64_t width,
+                 const std::string& path) {
+  const int64_t hidden = 4 * width;
+  require_tensor(state, prefix + "attn.in_proj_weight", {3 * width, width}, path);
+  require_tensor(state, prefix + "attn.in_proj_bias", {3 * width}, path);
+  require_tensor(state, prefix + "attn.out_proj.weight", {width, width}, path);
+  require_tensor(state, prefix + "attn.out_proj.bias", {width}, path);
+  require_tensor(state, prefix + "ln_1.weight", {width}, path);
+  require_tensor(state, prefix + "ln_1.bias", {width}, path);
+  require_tensor(state, prefix + "mlp.c_fc.weight", {hidden, width}, path);
+  require_tensor(state, prefix + "mlp.c_fc.bias", {hidden}, path);
+  require_tensor(state, prefix + "mlp.c_proj.weight", {width, hidden}, path);
+  require_tensor(state, prefix + "mlp.c_proj.bias", {width}, path);
+  require_tensor(state, prefix + "ln_2.weight", {width}, path);
+  require_tensor(state, prefix + "ln_2.bias", {width}, path);
+}
+
+}  // namespace
+
+StateDict load_state_dict(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw ModelError(path, "", "no such file");
+  if (fs::is_directory(path, ec)) throw ModelError(path, "", "is a directory, not a checkpoint");
+  if (fs::file_size(path, ec) == 0) throw ModelError(path, "", "file is empty");
+
+  StateDict state;
+  try {
+    torch::jit::Module module = torch::jit::load(path, c10::Device(c10::kCPU));
+    for (const auto& param : module.named_parameters(/*recurse=*/true))
+      state[param.name] = param.value;
+    for (const auto& buffer : module.named_buffers(/*recurse=*/true))
+      state[buffer.name] = buffer.value;
+  } catch (const c10::Error& jit_error) {
+    try {
+      state = load_pickled_state_dict(path);
+    } catch (const ModelError&) {
+      throw;
+    } catch (const std::exception&) {
+      const std::string what = jit_error.what_without_backtrace();
+      throw ModelError(path, "",
+                       "not a TorchScript archive or a saved state dict (" +
+                           what.substr(0, what.find('\n')) + ")");
+    }
+  }
+  if (state.empty()) throw ModelError(path, "", "the archive holds no tensors");
+  return state;
+}
+
+at::Tensor require_tensor(const StateDict& state, const std::string& name,
+                          at::IntArrayRef expected_shape, const std::string& path) {
+  const at::Tensor& tensor = find_tensor(state, name, path);
+  if (tensor.sizes() != expected_shape)
+    throw ModelError(path, name,
+                     "expected shape " + shape_string(expected_shape) + ", found " +
+                         shape_string(tensor.sizes()));
+  if (!tensor.is_floating_point())
+    throw ModelError(path, name,
+                     "expected floating-point values, found " +
+                         std::string(c10::toString(tensor.scalar_type())));
+  return tensor;
+}
+
+ClipArchitecture infer_architecture(const StateDict& state, const std::string& path) {
+  if (state.count("visual.layer1.0.conv1.weight") || state.count("visual.attnpool.c_proj.weight"))
+    throw ModelError(path, "", "this is a ResNet CLIP; tagclip needs a ViT checkpoint");
+  if (!state.count("visual.proj"))
+    throw ModelError(path, "visual.proj", "missing: not an OpenAI CLIP ViT checkpoint");
+
+  ClipArchitecture arch;
+  arch.vision_width = dim_of(state, "visual.conv1.weight", 0, 4, path);
+  arch.patch_size = dim_of(state, "visual.conv1.weight", 3, 4, path);
+  arch.vision_layers = count_blocks(state, "visual.transformer.resblocks.");
+  const int64_t position_rows = dim_of(state, "visual.positional_embedding", 0, 2, path);
+  arch.grid_size = std::llround(std::sqrt(static_cast<double>(position_rows - 1)));
+  if (arch.grid_size * arch.grid_size + 1 != position_rows)
+    throw ModelError(
+        path, "visual.positional_embedding",
+        "row count " + std::to_string(position_rows) + " is not a square grid plus one");
+  arch.input_resolution = arch.patch_size * arch.grid_size;
+  arch.embed_dim = dim_of(state, "text_projection", 1, 2, path);
+  arch.context_length = dim_of(state, "positional_embedding", 0, 2, path);
+  arch.vocab_size = dim_of(state, "token_embedding.weight", 0, 2, path);
+  arch.text_width = dim_of(state, "ln_final.weight", 0, 1, path);
+  arch.text_layers = count_blocks(state, "transformer.resblocks.");
+  arch.vision_heads = arch.vision_width / 64;
+  arch.text_heads = arch.text_width / 64;
+  if (arch.vision_heads < 1 || arch.vision_width % 64 != 0)
+    throw ModelError(path, "visual.conv1.weight",
+                     "vision width " + std::to_string(arch.vision_width) +
+                         " is not a multiple of 64 (heads are width / 64)");
+  if (arch.text_heads < 1 || arch.text_width % 64 != 0)
+    throw ModelError(path, "ln_final.weight",
+                     "text width " + std::to_string(arch.text_width) +
+                         " is not a multiple of 64 (heads are width / 64)");
+  if (arch.vision_layers < 1) throw ModelError(path, "visual.transformer.resblocks.0", "missing");
+  if (arch.text_layers < 1) throw ModelError(path, "transformer.resblocks.0", "missing");
+
+  const int64_t vw = arch.vision_width, tw = arch.text_width, e = arch.embed_dim;
+  require_tensor(state, "visual.conv1.weight", {vw, 3, arch.patch_size, arch.patch_size}, path);
+  require_tensor(state, "visual.class_embedding", {vw}, path);
+  require_tensor(state, "visual.positional_embedding", {position_rows, vw}, path);
+  require_tensor(state, "visual.ln_pre.weight", {vw}, path);
+  require_tensor(state, "visual.ln_pre.bias", {vw}, path);
+  require_tensor(state, "visual.ln_post.weight", {vw}, path);
+  require_tensor(state, "visual.ln_post.bias", {vw}, path);
+  require_tensor(state, "visual.proj", {vw, e}, path);
+  for (int64_t i = 0; i < arch.vision_layers; ++i)
+    check_block(state, "visual.transformer.resblocks." + std::to_string(i) + ".", vw, path);
+  require_tensor(state, "token_embedding.weight", {arch.vocab_size, tw}, path);
+  require_tensor(state, "positional_embedding", {arch.context_length, tw}, path);
+  require_tensor(state, "ln_final.weight", {tw}, path);
+  require_tensor(state, "ln_final.bias", {tw}, path);
+  require_tensor(state, "text_projection", {tw, e}, path);
+  require_tensor(state, "logit_scale", {}, path);
+  for (int64_t i = 0; i < arch.text_layers; ++i)
+    check_block(state, "transformer.resblocks." + std::to_string(i) + ".", tw, path);
+
+  std::map<std::string, int64_t> elements_by_dtype;
+  for (const auto& [name, tensor] : state) {
+    if (!tensor.is_floating_point()) continue;
+    arch.parameter_count += tensor.numel();
+    elements_by_dtype[c10::toString(tensor.scalar_type())] += tensor.numel();
+  }
+  const auto most =
+      std::max_element(elements_by_dtype.begin(), elements_by_dtype.end(),
+                       [](const auto& a, const auto& b) { return a.second < b.second; });
+  if (most != elements_by_dtype.end()) {
+    const std::string name = most->first;  // "Half", "Float", ...
+    arch.stored_dtype = name == "Half"       ? "float16"
+                        : name == "Float"    ? "float32"
+                        : name == "BFloat16" ? "bfloat16"
+                        : name == "Double"   ? "float64"
+                                             : name;
+  }
+  return arch;
+}
+
+}  // namespace tagclip

@@ -1,0 +1,41 @@
+#include "tagclip/model/device.h"
+
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
+
+#include <regex>
+#include <thread>
+
+#include "tagclip/errors.h"
+
+namespace tagclip {
+
+bool cuda_compiled_in() { return TAGCLIP_HAVE_CUDA != 0; }
+
+c10::Device parse_device(const std::string& text) {
+  if (text == "cpu") return c10::Device(c10::kCPU);
+  static const std::regex cuda_pattern("cuda(:([0-9]+))?");
+  std::smatch match;
+  if (!std::regex_match(text, match, cuda_pattern))
+    throw UsageError("unknown device '" + text + "' (expected cpu, cuda or cuda:N)");
+  if (!cuda_compiled_in() || !at::hasCUDA())
+    throw UsageError("device '" + text +
+                     "' asked for, but this tagclip was built against a LibTorch without CUDA "
+                     "or no CUDA driver is present; use --device cpu");
+  const int index = match[2].matched ? std::stoi(match[2].str()) : 0;
+  const int count = static_cast<int>(at::getNumGPUs());
+  if (index >= count)
+    throw UsageError("device '" + text + "' asked for, but only " + std::to_string(count) +
+                     " CUDA device(s) are present");
+  return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
+}
+
+int set_thread_count(std::optional<int> threads) {
+  if (threads && *threads < 1)
+    throw UsageError("thread count must be at least 1, got " + std::to_string(*threads));
+  at::set_num_threads(
+      threads.value_or(static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))));
+  return at::get_num_threads();
+}
+
+}  // namespace tagclip

@@ -1,0 +1,210 @@
+#include "tagclip/model/embedding_cache.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tagclip/core/sha256.h"
+#include "tagclip/errors.h"
+
+namespace tagclip {
+namespace {
+namespace fs = std::filesystem;
+
+// Entry layout: magic[8] | version u32 | reserved u32 | key[64] | rows i64 | cols i64 |
+// rows*cols float32 | sha256 of all preceding bytes [32].
+constexpr char kMagic[8] = {'T', 'A', 'G', 'C', 'L', 'I', 'P', 'E'};
+constexpr uint32_t kFormatVersion = 1;
+constexpr size_t kHeaderBytes = 8 + 4 + 4 + 64 + 8 + 8;
+
+template <typename T>
+void append(std::string& out, const T& value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof(T));
+}
+
+template <typename T>
+T read_at(const std::string& bytes, size_t offset) {
+  T value;
+  std::memcpy(&value, bytes.data() + offset, sizeof(T));
+  return value;
+}
+
+// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+void write_atomically(const std::string& path, const std::string& bytes) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) {
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      throw CacheError(path + ": cannot write cache file");
+    }
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw CacheError(path + ": cannot move cache file into place: " + ec.message());
+  }
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+}  // namespace
+
+EmbeddingCache::EmbeddingCache(std::string dir) : dir_(std::move(dir)) {}
+
+std::string EmbeddingCache::make_key(const std::string& model_hash,
+                                     const std::string& tokenizer_hash,
+                                     const std::vector<std::string>& class_names,
+                                     const std::vector<std::string>& templates,
+                                     const TextEncodingOptions& options) {
+  // JSON gives an unambiguous encoding of the lists (no separator can collide).
+  const nlohmann::json parts = {
+      {"format", kFormatVersion},    {"model", model_hash},
+      {"tokenizer", tokenizer_hash}, {"classes", class_names},
+      {"templates", templates},      {"truncate", options.truncate_long_prompts}};
+  return sha256_hex(parts.dump());
+}
+
+std::string EmbeddingCache::entry_path(const std::string& key) const {
+  return (fs::path(dir_) / ("text-" + key + ".bin")).string();
+}
+
+EmbeddingCache::Lookup EmbeddingCache::load(const std::string& key) const {
+  Lookup lookup;
+  const std::string path = entry_path(key);
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return lookup;
+  const std::string bytes = read_file(path);
+  auto damaged = [&](const std::string& problem) {
+    lookup.status = Status::kDamaged;
+    lookup.problem = problem;
+    return lookup;
+  };
+  if (bytes.size() < kHeaderBytes + 32) return damaged("shorter than its header");
+  if (std::memcmp(bytes.data(), kMagic, 8) != 0) return damaged("not a tagclip cache entry");
+  if (read_at<uint32_t>(bytes, 8) != kFormatVersion) return damaged("unknown format version");
+  if (bytes.compare(16, 64, key) != 0) return damaged("holds another key");
+  const int64_t rows = read_at<int64_t>(bytes, 80), cols = read_at<int64_t>(bytes, 88);
+  if (rows < 0 || cols <= 0 ||
+      bytes.size() != kHeaderBytes + static_cast<size_t>(rows * cols) * 4 + 32)
+    return damaged("size does not match its header");
+  const size_t body = bytes.size() - 32;
+  Sha256 hash;
+  hash.update(bytes.data(), body);
+  const auto digest = hash.digest();
+  if (std::memcmp(digest.data(), bytes.data() + body, 32) != 0) return damaged("checksum mismatch");
+  lookup.embeddings = at::empty({rows, cols}, at::kFloat);
+  std::memcpy(lookup.embeddings.data_ptr<float>(), bytes.data() + kHeaderBytes,
+              static_cast<size_t>(rows * cols) * 4);
+  lookup.status = Status::kHit;
+  return lookup;
+}
+
+void EmbeddingCache::store(const std::string& key, const at::Tensor& embeddings) const {
+  const at::Tensor values = embeddings.to(at::kCPU).to(at::kFloat).contiguous();
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec) throw CacheError(dir_ + ": cannot create cache folder: " + ec.message());
+  std::string bytes(kMagic, 8);
+  append(bytes, kFormatVersion);
+  append(bytes, uint32_t{0});
+  bytes += key;
+  append(bytes, values.size(0));
+  append(bytes, values.size(1));
+  bytes.append(reinterpret_cast<const char*>(values.data_ptr<float>()),
+               static_cast<size_t>(values.numel()) * 4);
+  Sha256 hash;
+  hash.update(bytes);
+  const auto digest = hash.digest();
+  bytes.append(reinterpret_cast<const char*>(digest.data()), digest.size());
+  write_atomically(entry_path(key), bytes);
+}
+
+std::string EmbeddingCache::file_hash(const std::string& path) const {
+  std::error_code ec;
+  const std::string canonical = fs::weakly_canonical(path, ec).string();
+  const auto size = static_cast<int64_t>(fs::file_size(path, ec));
+  if (ec) throw Error(path + ": cannot read: " + ec.message());
+  const int64_t mtime = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            fs::last_write_time(path, ec).time_since_epoch())
+                            .count();
+  const std::string memo_path = (fs::path(dir_) / "file-hashes.json").string();
+  nlohmann::json memo = nlohmann::json::object();
+  if (fs::exists(memo_path, ec)) {
+    memo = nlohmann::json::parse(read_file(memo_path), nullptr, /*allow_exceptions=*/false);
+    if (!memo.is_object()) memo = nlohmann::json::object();  // damaged memo: start again
+  }
+  const auto it = memo.find(canonical);
+  if (it != memo.end() && it->is_object() && it->value("size", int64_t{-1}) == size &&
+      it->value("mtime_ns", int64_t{-1}) == mtime && it->contains("sha256"))
+    return (*it)["sha256"].get<std::string>();
+
+  const std::string hash = sha256_file_hex(path);
+  memo[canonical] = {{"size", size}, {"mtime_ns", mtime}, {"sha256", hash}};
+  try {
+    fs::create_directories(dir_, ec);
+    write_atomically(memo_path, memo.dump(1));
+  } catch (const CacheError& e) {
+    spdlog::warn("{} (hashes will be recomputed next run)", e.what());
+  }
+  return hash;
+}
+
+CachedEmbeddings class_embeddings_with_cache(const ClipModel& model, const ClipTokenizer& tokenizer,
+                                             const std::vector<std::string>& class_names,
+                                             const std::vector<std::string>& templates,
+                                             const TextEncodingOptions& options,
+                                             const EmbeddingCache* cache) {
+  CachedEmbeddings result;
+  std::string key;
+  if (cache != nullptr) {
+    key = EmbeddingCache::make_key(cache->file_hash(model.path()),
+                                   cache->file_hash(tokenizer.bpe_path()), class_names, templates,
+                                   options);
+    EmbeddingCache::Lookup lookup = cache->load(key);
+    const int64_t expected_rows = static_cast<int64_t>(class_names.size());
+    if (lookup.status == EmbeddingCache::Status::kHit &&
+        (lookup.embeddings.size(0) != expected_rows ||
+         lookup.embeddings.size(1) != model.architecture().embed_dim)) {
+      lookup.status = EmbeddingCache::Status::kDamaged;
+      lookup.problem = "shape does not match the vocabulary and model";
+    }
+    if (lookup.status == EmbeddingCache::Status::kHit) {
+      spdlog::debug("text embeddings from cache {}", cache->entry_path(key));
+      result.embeddings = lookup.embeddings.to(model.device());
+      result.status = EmbeddingCache::Status::kHit;
+      return result;
+    }
+    if (lookup.status == EmbeddingCache::Status::kDamaged)
+      spdlog::warn("damaged text-embedding cache entry {} ({}); rebuilding it",
+                   cache->entry_path(key), lookup.problem);
+    result.status = lookup.status;
+  }
+  spdlog::info("encoding {} classes x {} prompt templates", class_names.size(), templates.size());
+  result.embeddings = encode_class_embeddings(model, tokenizer, class_names, templates, options);
+  if (cache != nullptr) {
+    try {
+      cache->store(key, result.embeddings);
+    } catch (const CacheError& e) {
+      spdlog::warn("{} (continuing without caching)", e.what());
+    }
+  }
+  return result;
+}
+
+}  // namespace tagclip

@@ -1,0 +1,206 @@
+#include "tagclip/pipeline/dmar.h"
+
+#include <algorithm>
+#include <opencv2/imgproc.hpp>
+#include <string>
+
+#include "tagclip/errors.h"
+
+namespace tagclip {
+namespace {
+
+// [L, N, N] float32 from the per-block maps, checking they agree in shape.
+at::Tensor stack_blocks(const std::vector<at::Tensor>& patch_attention) {
+  if (patch_attention.empty()) throw ShapeError("DMAR needs the attention of at least one block");
+  const auto sizes = patch_attention.front().sizes();
+  for (const at::Tensor& map : patch_attention)
+    if (map.dim() != 2 || map.size(0) != map.size(1) || map.sizes() != sizes)
+      throw ShapeError("DMAR: every block's patch attention must be the same [N, N], got " +
+                       c10::str(map.sizes()));
+  return at::stack(patch_attention, 0).to(at::kFloat);
+}
+
+void check_grid(int64_t rows, int64_t grid_h, int64_t grid_w, const char* what) {
+  if (grid_h <= 0 || grid_w <= 0 || rows != grid_h * grid_w)
+    throw ShapeError(std::string(what) + ": " + std::to_string(rows) + " patches do not form a " +
+                     std::to_string(grid_h) + "x" + std::to_string(grid_w) + " grid");
+}
+
+}  // namespace
+
+at::Tensor vote_mask(const std::vector<at::Tensor>& patch_attention, int64_t vote_count) {
+  const at::Tensor maps = stack_blocks(patch_attention);  // [L, N, N]
+  const int64_t blocks = maps.size(0);
+  // Each block votes with its own mean over all N * N entries.
+  const at::Tensor block_mean = maps.reshape({blocks, -1}).mean(-1).view({blocks, 1, 1});
+  const at::Tensor votes = (maps > block_mean).to(at::kFloat).sum(0);  // [N, N]
+  return votes >= static_cast<double>(vote_count);
+}
+
+AttentionVotes::AttentionVotes(std::vector<int64_t> refinement_blocks)
+    : refinement_blocks_(std::move(refinement_blocks)) {
+  if (refinement_blocks_.empty()) throw UsageError("DMAR needs at least one refinement block");
+}
+
+void AttentionVotes::add(int64_t block, const at::Tensor& patch_attention) {
+  if (patch_attention.dim() != 2 || patch_attention.size(0) != patch_attention.size(1) ||
+      (votes_.defined() && patch_attention.sizes() != votes_.sizes()))
+    throw ShapeError("DMAR: every block's patch attention must be the same [N, N], got " +
+                     c10::str(patch_attention.sizes()));
+  if (std::find(added_.begin(), added_.end(), block) != added_.end())
+    throw ShapeError("DMAR: the attention of block " + std::to_string(block) + " came twice");
+  if (added_.size() >= 255) throw UsageError("DMAR counts the votes of at most 255 blocks");
+  const at::Tensor map = patch_attention.to(at::kFloat);
+  // Each block votes with its own mean over all N * N entries.
+  const at::Tensor above = map > map.mean();
+  if (!votes_.defined()) votes_ = at::zeros(map.sizes(), map.options().dtype(at::kByte));
+  votes_.add_(above);
+  if (std::find(refinement_blocks_.begin(), refinement_blocks_.end(), block) !=
+      refinement_blocks_.end()) {
+    if (refinement_sum_.defined())
+      refinement_sum_.add_(map);
+    else
+      refinement_sum_ = map.clone();
+    ++refinement_added_;
+  }
+  added_.push_back(block);
+}
+
+at::Tensor AttentionVotes::vote_mask(int64_t vote_count) const {
+  if (!votes_.defined()) throw ShapeError("DMAR needs the attention of at least one block");
+  return votes_ >= vote_count;
+}
+
+at::Tensor AttentionVotes::refinement_attention(int64_t vote_count) const {
+  if (refinement_added_ != static_cast<int64_t>(refinement_blocks_.size()))
+    throw ShapeError("DMAR: " + std::to_string(refinement_added_) + " of the " +
+                     std::to_string(refinement_blocks_.size()) +
+                     " refinement blocks' attention arrived");
+  return (refinement_sum_ / static_cast<double>(refinement_added_)) *
+         vote_mask(vote_count).to(at::kFloat);
+}
+
+at::Tensor refinement_attention(const std::vector<at::Tensor>& patch_attention,
+                                const std::vector<int64_t>& refinement_blocks,
+                                const at::Tensor& vote_mask) {
+  if (refinement_blocks.empty()) throw UsageError("DMAR needs at least one refinement block");
+  std::vector<at::Tensor> chosen;
+  for (int64_t block : refinement_blocks) {
+    if (block < 0 || block >= static_cast<int64_t>(patch_attention.size()))
+      throw UsageError("refinement block " + std::to_string(block) + " out of range 0.." +
+                       std::to_string(patch_attention.size() - 1));
+    chosen.push_back(patch_attention[block]);
+  }
+  const at::Tensor mean = stack_blocks(chosen).mean(0);  // [N, N]
+  if (vote_mask.sizes() != mean.sizes())
+    throw ShapeError("vote mask " + c10::str(vote_mask.sizes()) + " does not match attention " +
+                     c10::str(mean.sizes()));
+  return mean * vote_mask.to(mean.options());
+}
+
+at::Tensor class_box_mask(const at::Tensor& column, int64_t grid_h, int64_t grid_w,
+                          bool clip_box_ends) {
+  check_grid(column.numel(), grid_h, grid_w, "class_box_mask");
+  at::Tensor box = at::zeros({grid_h, grid_w}, at::kFloat);
+  at::Tensor scores = column.to(at::kCPU, at::kFloat).reshape({-1});
+  scores = scores - scores.min();
+  const at::Tensor peak = scores.max();
+  if (!(peak.item<float>() > 0.0f)) return box;  // constant: nothing stands out
+  scores = scores / peak;
+  // float32 * 255 truncated to uint8 and a float32 threshold truncated to int, as numpy
+  // and torch compute them in the reference.
+  const at::Tensor image8 = (scores * 255).to(at::kByte).reshape({grid_h, grid_w}).contiguous();
+  const float threshold =
+      (scores.mean() * static_cast<double>(image8.max().item<uint8_t>())).item<float>();
+  const cv::Mat gray(static_cast<int>(grid_h), static_cast<int>(grid_w), CV_8UC1,
+                     image8.data_ptr<uint8_t>());
+  cv::Mat binary;
+  cv::threshold(gray, binary, static_cast<int>(threshold), 255, cv::THRESH_BINARY);
+  std::vector<std::vector<cv::Point>> contours;
+  cv::findContours(binary, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+
+  auto box_access = box.accessor<float, 2>();
+  for (const auto& contour : contours) {
+    const cv::Rect rect = cv::boundingRect(contour);
+    int64_t x1 = rect.x + rect.width, y1 = rect.y + rect.height;
+    if (clip_box_ends) {
+      x1 = std::min<int64_t>(x1, grid_w - 1);
+      y1 = std::min<int64_t>(y1, grid_h - 1);
+    }
+    for (int64_t y = rect.y; y < y1; ++y)
+      for (int64_t x = rect.x; x < x1; ++x) box_access[y][x] = 1.0f;
+  }
+  return box;
+}
+
+at::Tensor first_refinement(const at::Tensor& attention, const at::Tensor& coarse) {
+  if (attention.dim() != 2 || coarse.dim() != 2 || attention.size(1) != coarse.size(0))
+    throw ShapeError("first_refinement: attention [N, N] and coarse [N, K] expected, got " +
+                     c10::str(attention.sizes()) + " and " + c10::str(coarse.sizes()));
+  return at::matmul(attention.to(at::kFloat), coarse.to(at::kFloat));
+}
+
+at::Tensor second_refinement(const at::Tensor& attention, const at::Tensor& coarse,
+                             const at::Tensor& first, int64_t grid_h, int64_t grid_w,
+                             bool clip_box_ends) {
+  if (first.sizes() != coarse.sizes() || attention.dim() != 2 ||
+      attention.size(1) != coarse.size(0))
+    throw ShapeError("second_refinement: attention [N, N], coarse and first [N, K] expected");
+  check_grid(first.size(0), grid_h, grid_w, "second_refinement");
+  const int64_t classes = first.size(1);
+  const at::Tensor first_cpu = first.to(at::kCPU, at::kFloat).contiguous();
+  const at::Tensor positive = first_cpu.amax(0) > 0;  // [K]: the reference's candidates
+  const auto positive_access = positive.accessor<bool, 1>();
+  // B: [N, K], column k = class k's box mask on the flattened grid (the patches attention
+  // may propagate from).
+  std::vector<at::Tensor> boxes;
+  boxes.reserve(classes);
+  for (int64_t k = 0; k < classes; ++k)
+    boxes.push_back(
+        positive_access[k]
+            ? class_box_mask(first_cpu.select(1, k), grid_h, grid_w, clip_box_ends).reshape({-1})
+            : at::zeros({first.size(0)}, at::kFloat));
+  const at::Tensor box_columns = at::stack(boxes, 1).to(first.device());
+  // A diag(B_k) C[:, k] for all k at once: masking the columns of A is masking C's rows.
+  const at::Tensor refined =
+      at::matmul(attention.to(at::kFloat), box_columns * coarse.to(at::kFloat));
+  return at::where(positive.to(first.device()).view({1, classes}), refined, first.to(at::kFloat));
+}
+
+at::Tensor local_scores(const at::Tensor& refined, int64_t num_foreground) {
+  if (refined.dim() != 2 || num_foreground < 1 || num_foreground > refined.size(1))
+    throw ShapeError("local_scores: refined [N, K] with K >= " + std::to_string(num_foreground) +
+                     " expected, got " + c10::str(refined.sizes()));
+  return std::get<0>(refined.slice(1, 0, num_foreground).max(0)).to(at::kFloat);
+}
+
+namespace {
+
+DmarResult refine_with(const at::Tensor& attention, const at::Tensor& coarse, int64_t grid_h,
+                       int64_t grid_w, int64_t num_foreground, const DmarOptions& options) {
+  const at::Tensor first = first_refinement(attention, coarse);
+  DmarResult result;
+  result.refined =
+      second_refinement(attention, coarse, first, grid_h, grid_w, options.clip_box_ends);
+  result.local_scores = local_scores(result.refined, num_foreground);
+  return result;
+}
+
+}  // namespace
+
+DmarResult dmar_refine(const std::vector<at::Tensor>& patch_attention, const at::Tensor& coarse,
+                       int64_t grid_h, int64_t grid_w, int64_t num_foreground,
+                       const DmarOptions& options) {
+  const at::Tensor votes = vote_mask(patch_attention, options.vote_count);
+  const at::Tensor attention =
+      refinement_attention(patch_attention, options.refinement_blocks, votes);
+  return refine_with(attention, coarse, grid_h, grid_w, num_foreground, options);
+}
+
+DmarResult dmar_refine(const AttentionVotes& votes, const at::Tensor& coarse, int64_t grid_h,
+                       int64_t grid_w, int64_t num_foreground, const DmarOptions& options) {
+  return refine_with(votes.refinement_attention(options.vote_count), coarse, grid_h, grid_w,
+                     num_foreground, options);
+}
+
+}  // namespace tagclip

@@ -1,0 +1,213 @@
+#include "tagclip/pipeline/tagclip_pipeline.h"
+
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include "tagclip/errors.h"
+#include "tagclip/pipeline/coarse_classification.h"
+#include "tagclip/pipeline/cwr.h"
+#include "tagclip/pipeline/dmar.h"
+#include "tagclip/pipeline/labels.h"
+
+namespace tagclip {
+namespace {
+
+int64_t resolve_block(int64_t block, int64_t layers) { return block < 0 ? layers + block : block; }
+
+void check_ratio(double value, const char* name) {
+  if (!(value >= 0.0 && value <= 1.0))
+    throw UsageError(std::string(name) + " must lie in [0, 1], got " + std::to_string(value));
+}
+
+// [N, K_fg] patch scores -> [K_fg, grid_h, grid_w] on the CPU, for visualisation.
+at::Tensor as_patch_maps(const at::Tensor& patch_scores, int64_t num_foreground, int64_t grid_h,
+                         int64_t grid_w) {
+  return patch_scores.slice(1, 0, num_foreground)
+      .t()
+      .reshape({num_foreground, grid_h, grid_w})
+      .to(at::kCPU, at::kFloat)
+      .contiguous();
+}
+
+}  // namespace
+
+std::string to_string(TagclipMethod method) {
+  switch (method) {
+    case TagclipMethod::kGlobal:
+      return "global";
+    case TagclipMethod::kCoarse:
+      return "coarse";
+    case TagclipMethod::kDmar:
+      return "dmar";
+    case TagclipMethod::kTagclip:
+      return "tagclip";
+  }
+  return "unknown";
+}
+
+TagclipMethod parse_tagclip_method(const std::string& name) {
+  for (TagclipMethod m : {TagclipMethod::kGlobal, TagclipMethod::kCoarse, TagclipMethod::kDmar,
+                          TagclipMethod::kTagclip})
+    if (to_string(m) == name) return m;
+  throw UsageError("unknown method '" + name + "' (expected global, coarse, dmar or tagclip)");
+}
+
+void TagclipOptions::validate(int64_t vision_layers) const {
+  if (vision_layers < 1) throw UsageError("the vision tower has no blocks");
+  if (refinement_blocks.empty()) throw UsageError("refinement_blocks must name at least one block");
+  std::set<int64_t> seen;
+  for (int64_t block : refinement_blocks) {
+    const int64_t resolved = resolve_block(block, vision_layers);
+    if (resolved < 0 || resolved >= vision_layers)
+      throw UsageError("refinement block " + std::to_string(block) + " is out of range for " +
+                       std::to_string(vision_layers) + " blocks (0.." +
+                       std::to_string(vision_layers - 1) + ", or -" +
+                       std::to_string(vision_layers) + "..-1 from the end)");
+    if (!seen.insert(resolved).second)
+      throw UsageError("refinement block " + std::to_string(block) + " is given twice");
+  }
+  if (vote_count && (*vote_count < 0 || *vote_count > vision_layers))
+    throw UsageError("vote_count must lie in 0.." + std::to_string(vision_layers) + ", got " +
+                     std::to_string(*vote_count));
+  check_ratio(candidate_ratio, "candidate_ratio");
+  check_ratio(label_ratio, "label_ratio");
+  if (!std::isfinite(self_only_penalty) || self_only_penalty > 0.0)
+    throw UsageError("self_only_penalty must be finite and <= 0, got " +
+                     std::to_string(self_only_penalty));
+  if (cwr_max_batch < 1)
+    throw UsageError("cwr_max_batch must be at least 1, got " + std::to_string(cwr_max_batch));
+}
+
+std::string TagclipOptions::to_string() const {
+  std::ostringstream os;
+  os << "TagclipOptions(method=" << tagclip::to_string(method) << ", refinement_blocks=[";
+  for (size_t i = 0; i < refinement_blocks.size(); ++i)
+    os << (i ? "," : "") << refinement_blocks[i];
+  os << "], vote_count=" << (vote_count ? std::to_string(*vote_count) : "auto")
+     << ", candidate_ratio=" << candidate_ratio << ", label_ratio=" << label_ratio
+     << ", self_only_penalty=" << self_only_penalty << std::boolalpha
+     << ", self_only_last_block=" << self_only_last_block
+     << ", round_resized_positional_to_fp16=" << round_resized_positional_to_fp16
+     << ", clip_box_ends=" << clip_box_ends << ", cwr_early_stop=" << cwr_early_stop
+     << ", batched_cwr=" << batched_cwr << ", cwr_max_batch=" << cwr_max_batch
+     << ", keep_patch_maps=" << keep_patch_maps << ")";
+  return os.str();
+}
+
+TagclipOptions cocostuff_options(int64_t vision_layers) {
+  TagclipOptions options;
+  options.refinement_blocks.clear();
+  for (int64_t i = 0; i + 1 < vision_layers; ++i) options.refinement_blocks.push_back(i);
+  options.candidate_ratio = 0.1;
+  options.label_ratio = 0.1;
+  return options;
+}
+
+TagclipPipeline::TagclipPipeline(std::shared_ptr<const ClipModel> model,
+                                 const at::Tensor& text_embeddings, int64_t num_foreground,
+                                 TagclipOptions options)
+    : model_(std::move(model)), num_foreground_(num_foreground), options_(std::move(options)) {
+  if (!model_) throw UsageError("TagclipPipeline needs a model");
+  const ClipArchitecture& arch = model_->architecture();
+  if (text_embeddings.dim() != 2 || text_embeddings.size(1) != arch.embed_dim)
+    throw ShapeError("text embeddings must be [K, " + std::to_string(arch.embed_dim) + "], got " +
+                     c10::str(text_embeddings.sizes()));
+  if (num_foreground < 1 || num_foreground > text_embeddings.size(0))
+    throw ShapeError("num_foreground must lie in 1.." + std::to_string(text_embeddings.size(0)) +
+                     ", got " + std::to_string(num_foreground));
+  options_.validate(arch.vision_layers);
+  const at::InferenceMode guard;
+  const at::Tensor text = text_embeddings.to(model_->device(), at::kFloat);
+  text_embeddings_ = text / text.norm(2, -1, /*keepdim=*/true);
+  for (int64_t block : options_.refinement_blocks)
+    refinement_blocks_.push_back(resolve_block(block, arch.vision_layers));
+  vote_count_ = options_.vote_count ? *options_.vote_count
+                                    : std::lround(static_cast<double>(arch.vision_layers) / 3.0);
+}
+
+TagResult TagclipPipeline::run(const at::Tensor& image) const {
+  const ClipArchitecture& arch = model_->architecture();
+  const int64_t patch = arch.patch_size;
+  if (image.dim() != 4 || image.size(0) != 1 || image.size(1) != 3 || image.size(2) == 0 ||
+      image.size(3) == 0 || image.size(2) % patch != 0 || image.size(3) % patch != 0)
+    throw ShapeError(
+        "the pipeline takes one normalised image [1, 3, H, W] with H and W multiples "
+        "of " +
+        std::to_string(patch) + ", got " + c10::str(image.sizes()));
+  const at::InferenceMode guard;
+  if (options_.method == TagclipMethod::kGlobal) return run_global(image);
+
+  const int64_t grid_h = image.size(2) / patch, grid_w = image.size(3) / patch;
+  const bool needs_attention = options_.method != TagclipMethod::kCoarse;
+  const at::Tensor input = image.to(model_->device());
+
+  // 1. One pass at full resolution. Each block's attention, without its mask, goes into
+  // DMAR's votes as soon as it is computed: its [N, N] patch part (class token dropped).
+  VisionForwardOptions forward;
+  forward.self_only_last_block = options_.self_only_last_block;
+  forward.self_only_penalty = options_.self_only_penalty;
+  forward.round_resized_positional_to_fp16 = options_.round_resized_positional_to_fp16;
+  AttentionVotes votes(refinement_blocks_);
+  if (needs_attention)
+    forward.attention_observer = [&votes](int64_t block, const at::Tensor& attention) {
+      votes.add(block, attention[0].slice(0, 1).slice(1, 1));
+    };
+  const VisionOutput encoded = model_->vision().forward(input, forward);
+
+  // 2. Coarse patch classification C [N, K].
+  const at::Tensor coarse =
+      coarse_patch_probabilities(encoded.tokens[0], text_embeddings_, model_->logit_scale());
+
+  TagResult result;
+  at::Tensor patch_scores = coarse;  // whose max over patches is the local score
+  if (options_.method == TagclipMethod::kCoarse) {
+    result.scores = local_scores(coarse, num_foreground_).to(at::kCPU);
+  } else {
+    // 3. DMAR on the patch-to-patch attention gathered above.
+    DmarOptions dmar;
+    dmar.refinement_blocks = refinement_blocks_;
+    dmar.vote_count = vote_count_;
+    dmar.clip_box_ends = options_.clip_box_ends;
+    const DmarResult refined = dmar_refine(votes, coarse, grid_h, grid_w, num_foreground_, dmar);
+    patch_scores = refined.refined;
+    result.scores = refined.local_scores.to(at::kCPU);
+
+    // 4. CWR on the candidates.
+    if (options_.method == TagclipMethod::kTagclip) {
+      CwrOptions cwr;
+      cwr.candidate_ratio = options_.candidate_ratio;
+      cwr.clip_box_ends = options_.clip_box_ends;
+      cwr.early_stop = options_.cwr_early_stop;
+      cwr.batched = options_.batched_cwr;
+      cwr.max_batch = options_.cwr_max_batch;
+      CwrResult rescored =
+          cwr_rescore(*model_, input, text_embeddings_, refined.refined, refined.local_scores, cwr);
+      result.scores = rescored.scores;
+      result.cwr_candidates = std::move(rescored.candidates);
+      result.cwr_rescored = std::move(rescored.rescored);
+      result.cwr_stopped_early = rescored.stopped_early;
+    }
+  }
+  // 5. Labels.
+  result.labels = select_labels(result.scores, options_.label_ratio);
+  if (options_.keep_patch_maps)
+    result.patch_maps = as_patch_maps(patch_scores, num_foreground_, grid_h, grid_w);
+  return result;
+}
+
+TagResult TagclipPipeline::run_global(const at::Tensor& image) const {
+  const int64_t resolution = model_->architecture().input_resolution;
+  const at::Tensor resized =
+      at::upsample_bilinear2d(image.to(model_->device(), at::kFloat), {resolution, resolution},
+                              /*align_corners=*/false);
+  const VisionOutput encoded = model_->vision().forward(resized, VisionForwardOptions{});
+  const at::Tensor probabilities =
+      class_probabilities(encoded.tokens.select(1, 0), text_embeddings_, model_->logit_scale());
+  TagResult result;
+  result.scores = probabilities[0].slice(0, 0, num_foreground_).to(at::kCPU).contiguous();
+  result.labels = select_labels(result.scores, options_.label_ratio);
+  return result;
+}
+
+}  // namespace tagclip
