@@ -29,17 +29,17 @@ TEST(JsonlOutput, WritesOneFlushedLinePerRecordAndAppends) {
 
 TEST(JsonlOutput, ResumeCutsAnUnfinishedLastLine) {
   const std::string path = testing::make_scratch_dir("jsonl-resume") + "/out.jsonl";
-  std::ofstream(path) << "{\"image\":\"a.jpg\",\"tags\":[{\"index\":3},{\"index\":1}]}\n"
-                      << "{\"image\":\"b.jpg\",\"error\":\"x\"}\n{\"image\":\"c.j";
+  const std::string a =
+      "{\"image\":\"a.jpg\",\"tags\":[{\"label\":\"d\",\"index\":3,\"score\":0.5},{\"label\":"
+      "\"b\",\"index\":1,\"score\":0.4}],\"scores\":{\"a\":0,\"b\":0.4,\"c\":0,\"d\":0.5}}\n";
+  std::ofstream(path) << a << "{\"image\":\"b.jpg\",\"error\":\"x\"}\n{\"image\":\"c.j";
   const ResumeState state = prepare_resume(path);
   EXPECT_EQ(state.complete_records, 2u);
   EXPECT_EQ(state.recorded_images, (std::set<std::string>{"a.jpg", "b.jpg"}));
   EXPECT_TRUE(state.dropped_partial_line);
   EXPECT_EQ(state.recorded_labels.at("a.jpg"), (std::vector<int64_t>{3, 1}));
   EXPECT_EQ(state.recorded_labels.count("b.jpg"), 0u);
-  EXPECT_EQ(read_all(path),
-            "{\"image\":\"a.jpg\",\"tags\":[{\"index\":3},{\"index\":1}]}\n"
-            "{\"image\":\"b.jpg\",\"error\":\"x\"}\n");
+  EXPECT_EQ(read_all(path), a + "{\"image\":\"b.jpg\",\"error\":\"x\"}\n");
 }
 
 TEST(JsonlOutput, ResumeRemembersEachRecordsArgMaxInVocabularyOrder) {

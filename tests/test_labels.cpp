@@ -35,7 +35,7 @@ TEST(SelectLabels, RejectsEmptyOrMatrix) {
 
 TEST(SortedTags, HighestScoreFirstTiesByIndex) {
   const at::Tensor scores = at::tensor({0.5f, 0.9f, 0.5f, 0.1f});
-  const std::vector<Tag> tags = sorted_tags(scores, {0, 1, 2});
+  const std::vector<ScoredLabel> tags = sorted_tags(scores, {0, 1, 2});
   ASSERT_EQ(tags.size(), 3u);
   EXPECT_EQ(tags[0].index, 1);
   EXPECT_FLOAT_EQ(tags[0].score, 0.9f);

@@ -18,7 +18,7 @@ const std::string& photo() {
 TEST(TagCommandOptions, ValuesTheLibraryWouldRejectAreUsageErrorsNamingTheFlag) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--vote-count -1", "--vote-count"},
-      {"--vote-count 13", "--vote-count 13"},
+      {"--vote-count 13", "--vote-count: 13 is more than the 12 blocks"},
       {"--threads 0", "--threads"},
       {"--threads 100000", "--threads"},
       {"--top-k 0", "--top-k"},

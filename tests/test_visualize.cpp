@@ -13,7 +13,7 @@ TEST(Visualize, OnePanelPerTagWithTheMapAsHeat) {
   result.scores = at::tensor({0.1f, 0.7f, 0.2f});
   result.patch_maps = at::zeros({3, 2, 4});
   result.patch_maps[1][0][3] = 1.0f;  // class 1 hot in the top-right patch only
-  const std::vector<Tag> tags = {{1, 0.7f}, {2, 0.2f}};
+  const std::vector<ScoredLabel> tags = {{1, 0.7f}, {2, 0.2f}};
   const cv::Mat sheet =
       render_tag_visualization(rgb, result, tags, {"zero", "one", "two"}, {/*panel_height=*/64});
   ASSERT_EQ(sheet.rows, 64);

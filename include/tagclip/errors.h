@@ -66,6 +66,22 @@ class UsageError : public Error {
   using Error::Error;
 };
 
+// A bad value of one configuration field (TaggerConfig's `option()`, e.g. "vote_count"), so a
+// front end can name its own spelling of it (the command line's --vote-count).
+class OptionError : public UsageError {
+ public:
+  OptionError(std::string option, std::string problem)
+      : UsageError(option + ": " + problem),
+        option_(std::move(option)),
+        problem_(std::move(problem)) {}
+  const std::string& option() const { return option_; }
+  const std::string& problem() const { return problem_; }
+
+ private:
+  std::string option_;
+  std::string problem_;
+};
+
 // A broken tensor precondition inside a stage: a shape, grid or index that the caller got
 // wrong. The message gives the shapes involved. A program bug, not a user's mistake.
 class ShapeError : public Error {

@@ -9,8 +9,8 @@
 #include <memory>
 
 #include "exit_codes.h"
-#include "image_options.h"
-#include "model_options.h"
+#include "progress.h"
+#include "tag_run.h"
 #include "tagclip/core/vocabularies.h"
 #include "tagclip/core/vocabulary.h"
 #include "tagclip/errors.h"
@@ -19,8 +19,7 @@
 #include "tagclip/eval/eval_predictions.h"
 #include "tagclip/eval/eval_report.h"
 #include "tagclip/eval/voc_ground_truth.h"
-#include "tagclip/io/progress.h"
-#include "tagclip/io/tag_run.h"
+#include "tagger_options.h"
 
 namespace tagclip::cli {
 namespace {
@@ -33,10 +32,9 @@ struct EvalCommandOptions {
   std::string split_file, image_root, extension = ".jpg";
 
   std::string predictions;
-  ModelSetup setup;
+  TaggerConfig config;
   std::string output;
   bool resume = false;
-  ImageSetup image;
 
   std::vector<int> top_k;
   bool per_class_f1 = false, per_sample_f1 = false, allow_missing = false;
@@ -58,8 +56,8 @@ std::string listed(const std::vector<std::string>& ids) {
 // a benchmark in the dataset's layout with classes of its own. A built-in vocabulary keeps
 // the dataset's classes, so `--dataset voc2007 --classes coco` stays a mismatch error.
 ClassList ground_truth_classes(const EvalCommandOptions& o, bool classes_given) {
-  if (!classes_given || find_builtin_vocabulary(o.setup.classes) != nullptr) return {};
-  return {o.setup.classes, load_vocabulary(o.setup.classes).classes};
+  if (!classes_given || find_builtin_vocabulary(o.config.classes) != nullptr) return {};
+  return {o.config.classes, load_vocabulary(o.config.classes).classes};
 }
 
 GroundTruth read_ground_truth(const EvalCommandOptions& o, Dataset dataset, bool classes_given) {
@@ -102,23 +100,22 @@ Predictions tag_ground_truth_images(EvalCommandOptions& o, const GroundTruth& tr
     const bool exists = std::filesystem::exists(image.image_path, ec);
     inputs.images.push_back({image.image_path, image.id, exists ? "" : "no such file"});
   }
-  if (!classes_given) o.setup.classes = dataset_vocabulary(truth.dataset);
-  const LoadedSetup loaded = load_setup(o.setup);
+  if (!classes_given) o.config.classes = dataset_vocabulary(truth.dataset);
+  const Tagger tagger = Tagger::load(o.config);
   // Fail before hours of tagging, not after: the scores must cover exactly these classes.
-  std::vector<std::string> tagged = loaded.vocabulary.classes, expected = truth.classes;
+  std::vector<std::string> tagged = tagger.vocabulary().classes, expected = truth.classes;
   std::sort(tagged.begin(), tagged.end());
   std::sort(expected.begin(), expected.end());
   if (tagged != expected)
-    throw UsageError("--classes " + o.setup.classes + " is not the " +
+    throw UsageError("--classes " + o.config.classes + " is not the " +
                      std::to_string(expected.size()) + " " + dataset_vocabulary(truth.dataset) +
                      " classes of the ground truth");
   TagRunOptions run;
   run.output = o.output;
   run.resume = o.resume;
-  apply_image_options(o.image, run);
   run.quiet = spdlog::get_level() > spdlog::level::info;
   run.interactive = stderr_is_terminal();
-  run_tagging(inputs, *loaded.pipeline, loaded.vocabulary, run);
+  run_tagging(inputs, tagger, run);
   return read_predictions(o.output);
 }
 
@@ -172,7 +169,7 @@ int run_eval(EvalCommandOptions& o, bool model_given, bool classes_given) {
   }
 
   EvalOptions options;
-  options.threshold = o.setup.threshold.value_or(dataset_threshold(dataset));
+  options.threshold = o.config.label_ratio.value_or(dataset_threshold(dataset));
   options.top_k = o.top_k;
   const EvalReport report = evaluate(matched.data, truth.classes, options);
   std::cout << format_report_table(report, {o.per_class_f1, o.per_sample_f1}) << std::flush;
@@ -241,8 +238,7 @@ void register_eval_command(CLI::App& app, int& exit_code) {
       ->group("Predictions");
   cmd->add_flag("--resume", o->resume, "Tagging: keep the images already in --output")
       ->group("Predictions");
-  add_image_options(*cmd, o->image, "Tagging");
-  add_model_options(*cmd, o->setup);
+  add_tagger_options(*cmd, o->config);
   // eval's vocabulary follows --dataset unless given; say so instead of tag's "voc".
   cmd->get_option("--classes")
       ->default_str("the dataset's")

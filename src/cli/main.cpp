@@ -12,6 +12,7 @@
 #include "random_checkpoint_command.h"
 #include "tag_command.h"
 #include "tagclip/errors.h"
+#include "tagger_options.h"
 
 int main(int argc, char** argv) {
   using namespace tagclip::cli;
@@ -46,6 +47,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int status = app.exit(e);  // prints help or the parse error
     return status == 0 ? kExitOk : kExitUsage;
+  } catch (const tagclip::OptionError& e) {
+    std::cerr << "tagclip: " << flag_for_option(e.option()) << ": " << e.problem() << std::endl;
+    return kExitUsage;
   } catch (const tagclip::UsageError& e) {
     std::cerr << "tagclip: " << e.what() << std::endl;
     return kExitUsage;

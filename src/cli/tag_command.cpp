@@ -8,24 +8,21 @@
 #include <memory>
 
 #include "exit_codes.h"
-#include "image_options.h"
-#include "model_options.h"
+#include "limit_option.h"
+#include "progress.h"
+#include "tag_run.h"
 #include "tagclip/errors.h"
-#include "tagclip/io/progress.h"
-#include "tagclip/io/tag_run.h"
+#include "tagger_options.h"
 
 namespace tagclip::cli {
 namespace {
 
 struct TagCommandOptions {
-  ModelSetup setup;
+  TaggerConfig config;
   std::vector<std::string> inputs;
   std::string split_file, image_root, extension = ".jpg";
   std::string output = "-", labels_out, meta_out, visualize_dir;
-  std::optional<int> top_k;
-  double min_score = -std::numeric_limits<double>::infinity();
   bool resume = false;
-  ImageSetup image;
 };
 
 ImageInputs gather_inputs(const TagCommandOptions& o) {
@@ -38,16 +35,15 @@ ImageInputs gather_inputs(const TagCommandOptions& o) {
   return collect_image_inputs(o.inputs, std::cin);
 }
 
-void write_meta(const std::string& path, const TagCommandOptions& o, const LoadedSetup& loaded,
-                const TagRunSummary& summary) {
+void write_meta(const std::string& path, const Tagger& tagger, const TagRunSummary& summary) {
   nlohmann::ordered_json meta = {{"tagclip_version", TAGCLIP_VERSION},
-                                 {"model", o.setup.model_path},
-                                 {"architecture", loaded.model->architecture().to_json()},
-                                 {"vocabulary", loaded.vocabulary.name},
-                                 {"classes", loaded.vocabulary.classes},
-                                 {"background", loaded.vocabulary.background},
-                                 {"templates", o.setup.templates},
-                                 {"options", loaded.pipeline->options().to_string()},
+                                 {"model", tagger.config().model_path},
+                                 {"architecture", tagger.model().architecture().to_json()},
+                                 {"vocabulary", tagger.vocabulary().name},
+                                 {"classes", tagger.vocabulary().classes},
+                                 {"background", tagger.vocabulary().background},
+                                 {"templates", tagger.config().templates},
+                                 {"options", tagger.options().to_string()},
                                  {"images_tagged", summary.tagged},
                                  {"images_failed", summary.failed},
                                  {"images_skipped", summary.skipped},
@@ -80,9 +76,7 @@ void register_tag_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--ext", o->extension, "Image extension for --split-file ids")
       ->capture_default_str()
       ->group("Input");
-  add_image_options(*cmd, o->image, "Input");
-
-  add_model_options(*cmd, o->setup);
+  add_tagger_options(*cmd, o->config);
 
   cmd->add_option("-o,--output", o->output, "JSON Lines output; - for standard output")
       ->capture_default_str()
@@ -101,30 +95,29 @@ void register_tag_command(CLI::App& app, int& exit_code) {
                   "Write DIR/<id>.png per image: the tags and each tag's refined patch map as a "
                   "heat map")
       ->group("Output");
-  cmd->add_option("--top-k", o->top_k, "Report at most K tags per image (default: every tag)")
+  cmd->add_option("--top-k", o->config.top_k,
+                  "Report at most K tags per image (default: every tag)")
       ->check(CLI::Range(1, 1000000))
       ->group("Output");
-  cmd->add_option("--min-score", o->min_score, "Drop tags scoring below this")->group("Output");
+  cmd->add_option("--min-score", o->config.min_score, "Drop tags scoring below this")
+      ->group("Output");
 
   cmd->callback([o, &exit_code] {
     const ImageInputs inputs = gather_inputs(*o);
     for (const std::string& warning : inputs.warnings) spdlog::warn("{}", warning);
     if (inputs.images.empty()) throw UsageError("no images to tag");
-    o->setup.keep_patch_maps = !o->visualize_dir.empty();
-    const LoadedSetup loaded = load_setup(o->setup);
+    o->config.keep_patch_maps = !o->visualize_dir.empty();
+    const Tagger tagger = Tagger::load(o->config);
 
     TagRunOptions run;
     run.output = o->output;
     run.resume = o->resume;
     run.labels_out = o->labels_out;
     run.visualize_dir = o->visualize_dir;
-    run.top_k = o->top_k;
-    run.min_score = o->min_score;
-    apply_image_options(o->image, run);
     run.quiet = spdlog::get_level() > spdlog::level::info;
     run.interactive = stderr_is_terminal();
-    const TagRunSummary summary = run_tagging(inputs, *loaded.pipeline, loaded.vocabulary, run);
-    if (!o->meta_out.empty()) write_meta(o->meta_out, *o, loaded, summary);
+    const TagRunSummary summary = run_tagging(inputs, tagger, run);
+    if (!o->meta_out.empty()) write_meta(o->meta_out, tagger, summary);
     exit_code = summary.failed > 0 ? kExitSomeImagesFailed : kExitOk;
   });
 }

@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "tagclip/core/tag_record.h"
+
 namespace tagclip {
 namespace {
 namespace fs = std::filesystem;
@@ -34,24 +36,24 @@ Predictions read_predictions(const std::string& path) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     ++out.records;
     const std::string where = "line " + std::to_string(line_number);
-    const nlohmann::ordered_json record = nlohmann::ordered_json::parse(line, nullptr, false);
-    if (record.is_discarded())
+    const nlohmann::ordered_json json = nlohmann::ordered_json::parse(line, nullptr, false);
+    if (json.is_discarded())
       throw PredictionsError(path, where +
                                        ": not valid JSON (the cut-off last line of an "
                                        "interrupted run? `tagclip tag --resume` repairs it)");
-    const auto image = record.find("image");
-    if (!record.is_object() || image == record.end() || !image->is_string())
-      throw PredictionsError(path, where + ": no \"image\" string");
-    const std::string id = fs::path(image->get<std::string>()).stem().string();
-    if (record.contains("error")) {
+    TagRecord record;
+    try {
+      record = tag_record_from_json(json);
+    } catch (const RecordError& e) {
+      throw PredictionsError(path, where + ": " + e.what());
+    }
+    const std::string id = fs::path(record.image).stem().string();
+    if (!record.tagged()) {
       if (!row_of.count(id) && failed.insert(id).second) failed_order.push_back(id);
       continue;
     }
-    const auto scores = record.find("scores");
-    if (scores == record.end() || !scores->is_object())
-      throw PredictionsError(path, where + ": no \"scores\" object (not `tagclip tag` output?)");
     if (out.classes.empty()) {
-      for (const auto& [name, value] : scores->items()) {
+      for (const auto& [name, score] : record.scores) {
         column_of.emplace(name, out.classes.size());
         out.classes.push_back(name);
       }
@@ -61,21 +63,19 @@ Predictions read_predictions(const std::string& path) {
       ++out.duplicates;
       continue;
     }
-    if (scores->size() != out.classes.size())
-      throw PredictionsError(path, where + ": scores " + std::to_string(scores->size()) +
+    if (record.scores.size() != out.classes.size())
+      throw PredictionsError(path, where + ": scores " + std::to_string(record.scores.size()) +
                                        " classes, the first record " +
                                        std::to_string(out.classes.size()));
     const size_t row = out.ids.size();
     out.scores.resize(out.scores.size() + out.classes.size());
     float* values = out.scores.data() + row * out.classes.size();
-    for (const auto& [name, value] : scores->items()) {
+    for (const auto& [name, score] : record.scores) {
       const auto column = column_of.find(name);
       if (column == column_of.end())
         throw PredictionsError(
             path, where + ": class '" + name + "' is not among the first record's classes");
-      if (!value.is_number())
-        throw PredictionsError(path, where + ": the score of '" + name + "' is not a number");
-      values[column->second] = value.get<float>();
+      values[column->second] = static_cast<float>(score);
     }
     row_of.emplace(id, row);
     out.ids.push_back(id);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tagclip/core/tag_record.h"
 #include "tagclip/errors.h"
 
 namespace tagclip {
@@ -34,23 +35,14 @@ ResumeState prepare_resume(const std::string& path) {
     if (!record.is_object() || !record.contains("image") || !record["image"].is_string()) break;
     const std::string image = record["image"].get<std::string>();
     state.recorded_images.insert(image);
-    if (record.contains("tags") && record["tags"].is_array()) {
-      std::vector<int64_t>& labels = state.recorded_labels[image];
-      for (const auto& tag : record["tags"])
-        if (tag.is_object() && tag.contains("index") && tag["index"].is_number_integer())
-          labels.push_back(tag["index"].get<int64_t>());
-    }
-    if (record.contains("scores") && record["scores"].is_object()) {
-      int64_t index = 0, best = -1;
-      double best_score = 0.0;
-      for (const auto& score : record["scores"].items()) {
-        if (score.value().is_number() && (best < 0 || score.value().get<double>() > best_score)) {
-          best = index;
-          best_score = score.value().get<double>();
-        }
-        ++index;
+    // A record whose image is known is kept; its labels count when it is a whole record.
+    try {
+      const TagRecord parsed = tag_record_from_json(record);
+      if (parsed.tagged()) {
+        state.recorded_labels[image] = parsed.tag_indices();
+        if (const auto arg_max = parsed.arg_max()) state.recorded_arg_max[image] = *arg_max;
       }
-      if (best >= 0) state.recorded_arg_max[image] = best;
+    } catch (const RecordError&) {
     }
     ++state.complete_records;
     keep_bytes = end + 1;

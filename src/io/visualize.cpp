@@ -36,7 +36,7 @@ cv::Mat heat_overlay(const cv::Mat& base, const at::Tensor& map, double weight) 
 }  // namespace
 
 cv::Mat render_tag_visualization(const cv::Mat& rgb, const TagResult& result,
-                                 const std::vector<Tag>& tags,
+                                 const std::vector<ScoredLabel>& tags,
                                  const std::vector<std::string>& class_names,
                                  const VisualizationOptions& options) {
   cv::Mat bgr;
@@ -52,7 +52,7 @@ cv::Mat render_tag_visualization(const cv::Mat& rgb, const TagResult& result,
   put_caption(original, tags.empty() ? "no tags" : "image");
   panels.push_back(original);
   const bool have_maps = result.patch_maps.defined() && result.patch_maps.dim() == 3;
-  for (const Tag& tag : tags) {
+  for (const ScoredLabel& tag : tags) {
     cv::Mat panel = have_maps
                         ? heat_overlay(base, result.patch_maps[tag.index], options.heat_weight)
                         : base.clone();

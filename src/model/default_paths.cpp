@@ -20,9 +20,13 @@ std::string find_in_models(const char* env_var, const std::string& file_name) {
   if (const char* from_env = std::getenv(env_var); from_env != nullptr && *from_env != '\0')
     return from_env;
   std::vector<fs::path> candidates = {fs::path("models") / file_name};
-  if (const std::string dir = executable_dir(); !dir.empty())
+  if (const std::string dir = executable_dir(); !dir.empty()) {
     candidates.push_back(fs::path(dir) / ".." / "models" / file_name);
+    // An installed tagclip: <prefix>/bin/tagclip and <prefix>/share/tagclip/models.
+    candidates.push_back(fs::path(dir) / ".." / "share" / "tagclip" / "models" / file_name);
+  }
   candidates.push_back(fs::path(TAGCLIP_DEFAULT_SOURCE_DIR) / "models" / file_name);
+  candidates.push_back(fs::path(TAGCLIP_INSTALL_MODELS_DIR) / file_name);
   std::error_code ec;
   for (const fs::path& candidate : candidates)
     if (fs::exists(candidate, ec)) return fs::weakly_canonical(candidate, ec).string();

@@ -1,6 +1,5 @@
 #include "tagclip/model/embedding_cache.h"
 
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tagclip/core/log.h"
 #include "tagclip/core/sha256.h"
 #include "tagclip/errors.h"
 
@@ -160,7 +160,7 @@ std::string EmbeddingCache::file_hash(const std::string& path) const {
     fs::create_directories(dir_, ec);
     write_atomically(memo_path, memo.dump(1));
   } catch (const CacheError& e) {
-    spdlog::warn("{} (hashes will be recomputed next run)", e.what());
+    logger().warn("{} (hashes will be recomputed next run)", e.what());
   }
   return hash;
 }
@@ -185,23 +185,23 @@ CachedEmbeddings class_embeddings_with_cache(const ClipModel& model, const ClipT
       lookup.problem = "shape does not match the vocabulary and model";
     }
     if (lookup.status == EmbeddingCache::Status::kHit) {
-      spdlog::debug("text embeddings from cache {}", cache->entry_path(key));
+      logger().debug("text embeddings from cache {}", cache->entry_path(key));
       result.embeddings = lookup.embeddings.to(model.device());
       result.status = EmbeddingCache::Status::kHit;
       return result;
     }
     if (lookup.status == EmbeddingCache::Status::kDamaged)
-      spdlog::warn("damaged text-embedding cache entry {} ({}); rebuilding it",
-                   cache->entry_path(key), lookup.problem);
+      logger().warn("damaged text-embedding cache entry {} ({}); rebuilding it",
+                    cache->entry_path(key), lookup.problem);
     result.status = lookup.status;
   }
-  spdlog::info("encoding {} classes x {} prompt templates", class_names.size(), templates.size());
+  logger().info("encoding {} classes x {} prompt templates", class_names.size(), templates.size());
   result.embeddings = encode_class_embeddings(model, tokenizer, class_names, templates, options);
   if (cache != nullptr) {
     try {
       cache->store(key, result.embeddings);
     } catch (const CacheError& e) {
-      spdlog::warn("{} (continuing without caching)", e.what());
+      logger().warn("{} (continuing without caching)", e.what());
     }
   }
   return result;

@@ -21,16 +21,16 @@ std::vector<int64_t> select_labels(const at::Tensor& scores, double ratio) {
   return labels;
 }
 
-std::vector<Tag> sorted_tags(const at::Tensor& scores, const std::vector<int64_t>& labels) {
+std::vector<ScoredLabel> sorted_tags(const at::Tensor& scores, const std::vector<int64_t>& labels) {
   const at::Tensor s = scores.to(at::kCPU, at::kFloat).contiguous();
-  std::vector<Tag> tags;
+  std::vector<ScoredLabel> tags;
   for (int64_t index : labels) {
     if (index < 0 || index >= s.numel())
       throw ShapeError("sorted_tags: label " + std::to_string(index) + " outside 0.." +
                        std::to_string(s.numel() - 1));
     tags.push_back({index, s[index].item<float>()});
   }
-  std::stable_sort(tags.begin(), tags.end(), [](const Tag& a, const Tag& b) {
+  std::stable_sort(tags.begin(), tags.end(), [](const ScoredLabel& a, const ScoredLabel& b) {
     return a.score > b.score || (a.score == b.score && a.index < b.index);
   });
   return tags;

@@ -20,7 +20,7 @@ struct VisualizationOptions {
 // Returns a BGR image ready for cv::imwrite. Without patch maps (method global), the
 // panels show the tags' names and scores only.
 cv::Mat render_tag_visualization(const cv::Mat& rgb, const TagResult& result,
-                                 const std::vector<Tag>& tags,
+                                 const std::vector<ScoredLabel>& tags,
                                  const std::vector<std::string>& class_names,
                                  const VisualizationOptions& options = {});
 

@@ -6,7 +6,8 @@
 namespace tagclip {
 
 // $TAGCLIP_MODEL, else the first existing of ./models/ViT-B-16.pt,
-// <executable>/../models/ViT-B-16.pt and <source>/models/ViT-B-16.pt, else
+// <executable>/../models/ViT-B-16.pt, <executable>/../share/tagclip/models/ViT-B-16.pt,
+// <source>/models/ViT-B-16.pt and <install prefix>/share/tagclip/models/ViT-B-16.pt, else
 // "models/ViT-B-16.pt" (so the error names the usual place).
 std::string default_model_path();
 

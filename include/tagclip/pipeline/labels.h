@@ -14,12 +14,12 @@ namespace tagclip {
 // Throws UsageError for an empty or non-1-D score vector.
 std::vector<int64_t> select_labels(const at::Tensor& scores, double ratio);
 
-struct Tag {
+struct ScoredLabel {
   int64_t index = 0;
   float score = 0.0f;
 };
 
 // The labels with their scores, highest score first (ties: lower index first).
-std::vector<Tag> sorted_tags(const at::Tensor& scores, const std::vector<int64_t>& labels);
+std::vector<ScoredLabel> sorted_tags(const at::Tensor& scores, const std::vector<int64_t>& labels);
 
 }  // namespace tagclip

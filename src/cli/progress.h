@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <string>
 
-namespace tagclip {
+namespace tagclip::cli {
 
 class ProgressReporter {
  public:
@@ -33,4 +33,4 @@ class ProgressReporter {
 // Whether stderr is a terminal (then the bar is drawn).
 bool stderr_is_terminal();
 
-}  // namespace tagclip
+}  // namespace tagclip::cli

@@ -1,4 +1,4 @@
-#include "tagclip/io/tag_run.h"
+#include "tag_run.h"
 
 #include <spdlog/spdlog.h>
 
@@ -8,14 +8,13 @@
 #include <map>
 #include <opencv2/imgcodecs.hpp>
 
+#include "progress.h"
 #include "tagclip/errors.h"
 #include "tagclip/io/jsonl_output.h"
-#include "tagclip/io/progress.h"
 #include "tagclip/io/visualize.h"
 #include "tagclip/pipeline/labels.h"
-#include "tagclip/pipeline/preprocess.h"
 
-namespace tagclip {
+namespace tagclip::cli {
 namespace {
 
 // One line of the reference's split format; the arg max when no tag survived.
@@ -27,40 +26,17 @@ std::string labels_line(const std::string& id, const std::vector<int64_t>& label
   return line + "\n";
 }
 
-}  // namespace
-
-std::vector<Tag> reported_tags(const TagResult& result, const TagRunOptions& options) {
-  std::vector<Tag> tags;
-  for (const Tag& tag : sorted_tags(result.scores.to(at::kCPU).to(at::kFloat), result.labels)) {
-    if (options.top_k && static_cast<int>(tags.size()) >= *options.top_k) break;
-    if (tag.score < options.min_score) continue;
-    tags.push_back(tag);
-  }
+// The record's tags as the visualisation draws them.
+std::vector<ScoredLabel> drawn_tags(const TagRecord& record) {
+  std::vector<ScoredLabel> tags;
+  for (const Tag& tag : record.tags) tags.push_back({tag.index, static_cast<float>(tag.score)});
   return tags;
 }
 
-nlohmann::ordered_json tag_record(const std::string& image, int width, int height,
-                                  const TagResult& result, const Vocabulary& vocabulary,
-                                  const TagRunOptions& options) {
-  const at::Tensor scores = result.scores.to(at::kCPU).to(at::kFloat).contiguous();
-  const float* values = scores.data_ptr<float>();
-  nlohmann::ordered_json tags = nlohmann::ordered_json::array();
-  for (const Tag& tag : reported_tags(result, options))
-    tags.push_back({{"label", vocabulary.classes[tag.index]},
-                    {"index", tag.index},
-                    {"score", static_cast<double>(tag.score)}});
-  nlohmann::ordered_json all_scores = nlohmann::ordered_json::object();
-  for (size_t k = 0; k < vocabulary.classes.size(); ++k)
-    all_scores[vocabulary.classes[k]] = static_cast<double>(values[k]);
-  return {{"image", image},
-          {"width", width},
-          {"height", height},
-          {"tags", tags},
-          {"scores", all_scores}};
-}
+}  // namespace
 
-TagRunSummary run_tagging(const ImageInputs& inputs, const TagclipPipeline& pipeline,
-                          const Vocabulary& vocabulary, const TagRunOptions& options) {
+TagRunSummary run_tagging(const ImageInputs& inputs, const Tagger& tagger,
+                          const TagRunOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   TagRunSummary summary;
   ResumeState resume;
@@ -84,7 +60,6 @@ TagRunSummary run_tagging(const ImageInputs& inputs, const TagclipPipeline& pipe
   for (const ImageInput& input : inputs.images)
     to_do += resume.recorded_images.count(input.path) ? 0 : 1;
   ProgressReporter progress(to_do, options.interactive, options.quiet);
-  const int patch_size = static_cast<int>(pipeline.model().architecture().patch_size);
 
   // Labels per image path for --labels-out, from this run and from a resumed output.
   std::map<std::string, std::vector<int64_t>> labels_by_path = resume.recorded_labels;
@@ -95,32 +70,30 @@ TagRunSummary run_tagging(const ImageInputs& inputs, const TagclipPipeline& pipe
       ++summary.skipped;
       continue;
     }
-    nlohmann::ordered_json record;
-    try {
-      if (!input.problem.empty()) throw ImageError(input.path, input.problem);
-      const cv::Mat rgb = decode_image(input.path, options.decode);
-      const at::Tensor image = preprocess_for_clip(rgb, patch_size, options.max_side);
-      const TagResult result = pipeline.run(image);
-      record = tag_record(input.path, rgb.cols, rgb.rows, result, vocabulary, options);
-      std::vector<int64_t>& labels = labels_by_path[input.path];
-      labels.clear();
-      for (const auto& tag : record["tags"]) labels.push_back(tag["index"].get<int64_t>());
-      fallback_by_path[input.path] = result.scores.argmax().item<int64_t>();
+    TaggedImage tagged;
+    if (input.problem.empty()) {
+      tagged = tagger.tag_file_in_detail(input.path);
+    } else {
+      tagged.record.image = input.path;
+      tagged.record.error = input.problem;
+    }
+    const TagRecord& record = tagged.record;
+    if (record.tagged()) {
+      labels_by_path[input.path] = record.tag_indices();
+      fallback_by_path[input.path] = record.arg_max().value_or(0);
       if (!options.visualize_dir.empty()) {
         const std::string png = options.visualize_dir + "/" + input.id + ".png";
-        const cv::Mat sheet = render_tag_visualization(rgb, result, reported_tags(result, options),
-                                                       vocabulary.classes);
+        const cv::Mat sheet = render_tag_visualization(
+            tagged.rgb, tagged.result, drawn_tags(record), tagger.vocabulary().classes);
         if (!cv::imwrite(png, sheet)) spdlog::warn("{}: could not write the visualisation", png);
       }
       ++summary.tagged;
-    } catch (const std::exception& e) {
-      const std::string why = image_problem(e);
-      record = {{"image", input.path}, {"error", why}};
-      if (!options.quiet) spdlog::error("{}: {}", input.path, why);
+    } else {
+      if (!options.quiet) spdlog::error("{}: {}", input.path, record.error);
       ++summary.failed;
     }
-    writer.write(record);
-    progress.image_done(!record.contains("error"));
+    writer.write(to_json(record));
+    progress.image_done(record.tagged());
   }
 
   if (!options.labels_out.empty()) {
@@ -139,4 +112,4 @@ TagRunSummary run_tagging(const ImageInputs& inputs, const TagclipPipeline& pipe
   return summary;
 }
 
-}  // namespace tagclip
+}  // namespace tagclip::cli

@@ -1,11 +1,11 @@
-#include "tagclip/io/progress.h"
+#include "progress.h"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cstdio>
 
-namespace tagclip {
+namespace tagclip::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -76,4 +76,4 @@ void ProgressReporter::finish(size_t skipped) {
   if (!quiet_) spdlog::info("{}", summary(skipped));
 }
 
-}  // namespace tagclip
+}  // namespace tagclip::cli

@@ -1,0 +1,56 @@
+// The record of one tagged image, and its JSON form: the one definition that `tagclip tag`'s
+// output, --resume, --labels-out and `tagclip eval --predictions` all read and write.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tagclip/errors.h"
+
+namespace tagclip {
+
+// A class an image is tagged with.
+struct Tag {
+  std::string label;
+  int64_t index = 0;  // into the vocabulary's foreground classes
+  double score = 0.0;
+};
+
+struct TagRecord {
+  std::string image;  // the path as given
+  int width = 0;      // of the decoded image, before any resizing
+  int height = 0;
+  std::vector<Tag> tags;  // reported tags, highest score first
+  // Every foreground class's score, in vocabulary order. (JSON has no NaN: a NaN score is
+  // written as null, which tag_record_from_json refuses as not a number.)
+  std::vector<std::pair<std::string, double>> scores;
+  std::string error;  // why the image could not be tagged; empty when it was
+
+  bool tagged() const { return error.empty(); }
+  // The tags' class indices, in tag order.
+  std::vector<int64_t> tag_indices() const;
+  // Index of the highest score (the first on ties): the label the reference's split format
+  // falls back to when no tag passes. nullopt without scores.
+  std::optional<int64_t> arg_max() const;
+};
+
+// A JSON value that is not a record: `what()` says which field, e.g. 'no "image" string'.
+class RecordError : public Error {
+ public:
+  using Error::Error;
+};
+
+// {"image", "width", "height", "tags": [{"label", "index", "score"}...], "scores": {class:
+// score, ...}} for a tagged image; {"image", "error"} for one that failed.
+nlohmann::ordered_json to_json(const TagRecord& record);
+
+// The inverse of to_json. Throws RecordError for a value without an "image" string, a
+// tagged record without a "scores" object or with a score that is not a number, or a tag
+// without a string "label", an integer "index" and a numeric "score".
+TagRecord tag_record_from_json(const nlohmann::ordered_json& json);
+
+}  // namespace tagclip

@@ -1,0 +1,214 @@
+#include <filesystem>
+#include <sstream>
+
+#include "tagclip/core/log.h"
+#include "tagclip/model/default_paths.h"
+#include "tagclip/model/device.h"
+#include "tagclip/model/embedding_cache.h"
+#include "tagclip/model/prompt_templates.h"
+#include "tagclip/model/tokenizer.h"
+#include "tagclip/pipeline/labels.h"
+#include "tagclip/tagclip.h"
+
+namespace tagclip {
+namespace {
+
+std::vector<std::string> templates_for(const std::string& spec) {
+  if (spec == "reference") return reference_prompt_templates();
+  if (spec == "single") return {"a photo of a {}."};
+  std::error_code ec;
+  if (std::filesystem::exists(spec, ec)) return load_prompt_templates(spec);
+  if (spec.find("{}") != std::string::npos) return {spec};
+  throw OptionError("templates", "'" + spec +
+                                     "' is not 'reference', 'single', a file, nor a template "
+                                     "containing {}");
+}
+
+void check_ratio(const std::optional<double>& ratio, const char* field) {
+  if (ratio && !(*ratio >= 0.0 && *ratio <= 1.0))
+    throw OptionError(field, std::to_string(*ratio) + " is outside [0, 1]");
+}
+
+// The vocabulary's defaults (the reference's COCO-Stuff settings for cocostuff), then each
+// value the config sets.
+TagclipOptions pipeline_options(const TaggerConfig& c, const Vocabulary& vocabulary,
+                                int64_t vision_layers) {
+  TagclipOptions o = vocabulary.is_cocostuff ? cocostuff_options(vision_layers) : TagclipOptions{};
+  o.method = c.method;
+  if (!c.refinement_blocks.empty()) o.refinement_blocks = c.refinement_blocks;
+  if (c.vote_count) {
+    if (*c.vote_count > vision_layers)
+      throw OptionError("vote_count", std::to_string(*c.vote_count) + " is more than the " +
+                                          std::to_string(vision_layers) + " blocks of this model");
+    o.vote_count = c.vote_count;
+  }
+  if (c.label_ratio) o.label_ratio = *c.label_ratio;
+  if (c.candidate_ratio) o.candidate_ratio = *c.candidate_ratio;
+  o.self_only_last_block = c.self_only_last_block;
+  o.round_resized_positional_to_fp16 = c.round_resized_positional_to_fp16;
+  o.clip_box_ends = c.clip_box_ends;
+  o.cwr_early_stop = c.cwr_early_stop;
+  o.batched_cwr = c.batched_cwr;
+  o.keep_patch_maps = c.keep_patch_maps;
+  o.validate(vision_layers);
+  return o;
+}
+
+}  // namespace
+
+TaggerConfig::TaggerConfig()
+    : model_path(default_model_path()),
+      bpe_path(default_bpe_path()),
+      cache_dir(default_cache_dir()) {}
+
+void TaggerConfig::validate() const {
+  if (threads && *threads < 1) throw OptionError("threads", "must be at least 1");
+  parse_device(device);
+  if (vote_count && *vote_count < 0)
+    throw OptionError("vote_count", std::to_string(*vote_count) + " is negative");
+  check_ratio(label_ratio, "label_ratio");
+  check_ratio(candidate_ratio, "candidate_ratio");
+  if (top_k && *top_k < 1) throw OptionError("top_k", "must be at least 1");
+  if (max_side && *max_side < 1) throw OptionError("max_side", "must be at least 1");
+  if (decode.max_pixels && *decode.max_pixels < 1)
+    throw OptionError("max_pixels", "must be at least 1");
+}
+
+std::string TaggerConfig::to_string() const {
+  auto optional_text = [](const auto& value) {
+    std::ostringstream os;
+    if (value)
+      os << *value;
+    else
+      os << "default";
+    return os.str();
+  };
+  std::ostringstream os;
+  os << "TaggerConfig(model_path=" << model_path << ", bpe_path=" << bpe_path
+     << ", device=" << device << ", threads=" << optional_text(threads) << ", classes=" << classes
+     << ", background=" << background << ", templates=" << templates
+     << ", cache_dir=" << cache_dir.value_or("none") << ", method=" << tagclip::to_string(method)
+     << ", refinement_blocks=[";
+  for (size_t i = 0; i < refinement_blocks.size(); ++i)
+    os << (i ? "," : "") << refinement_blocks[i];
+  os << "], vote_count=" << optional_text(vote_count)
+     << ", label_ratio=" << optional_text(label_ratio)
+     << ", candidate_ratio=" << optional_text(candidate_ratio)
+     << ", max_side=" << (max_side ? std::to_string(*max_side) : "none")
+     << ", max_pixels=" << (decode.max_pixels ? std::to_string(*decode.max_pixels) : "none")
+     << ", top_k=" << (top_k ? std::to_string(*top_k) : "all") << ", min_score=" << min_score
+     << ")";
+  return os.str();
+}
+
+struct Tagger::State {
+  TaggerConfig config;
+  std::shared_ptr<const ClipModel> model;
+  Vocabulary vocabulary;
+  std::unique_ptr<TagclipPipeline> pipeline;
+  bool embeddings_from_cache = false;
+};
+
+Tagger::Tagger(std::shared_ptr<const State> state) : state_(std::move(state)) {}
+
+Tagger Tagger::load(const TaggerConfig& config) {
+  config.validate();
+  const int threads = set_thread_count(config.threads);
+  logger().debug("{} CPU threads", threads);
+  auto state = std::make_shared<State>();
+  state->config = config;
+  ModelOptions model_options;
+  model_options.device = config.device;
+  state->model = ClipModel::load(config.model_path, model_options);
+  const ClipArchitecture& arch = state->model->architecture();
+  logger().info("model {}: {}, input {}px", config.model_path, arch.release_name(),
+                arch.input_resolution);
+
+  state->vocabulary = load_vocabulary(config.classes);
+  set_background(state->vocabulary, config.background);
+  const TagclipOptions options = pipeline_options(config, state->vocabulary, arch.vision_layers);
+
+  const ClipTokenizer tokenizer(config.bpe_path);
+  const std::vector<std::string> templates = templates_for(config.templates);
+  TextEncodingOptions text_options;
+  text_options.truncate_long_prompts = config.truncate_prompts;
+  std::unique_ptr<EmbeddingCache> cache;
+  if (config.cache_dir) cache = std::make_unique<EmbeddingCache>(*config.cache_dir);
+  const CachedEmbeddings text =
+      class_embeddings_with_cache(*state->model, tokenizer, state->vocabulary.all_names(),
+                                  templates, text_options, cache.get());
+  state->embeddings_from_cache = text.status == EmbeddingCache::Status::kHit;
+  logger().info("vocabulary {}: {} classes + {} background words, {} templates{}",
+                state->vocabulary.name, state->vocabulary.classes.size(),
+                state->vocabulary.background.size(), templates.size(),
+                state->embeddings_from_cache ? " (embeddings from cache)" : "");
+  state->pipeline = std::make_unique<TagclipPipeline>(
+      state->model, text.embeddings, static_cast<int64_t>(state->vocabulary.classes.size()),
+      options);
+  return Tagger(std::move(state));
+}
+
+TaggedImage Tagger::tag_decoded(const cv::Mat& rgb8, const std::string& image) const {
+  const State& s = *state_;
+  TaggedImage tagged;
+  tagged.rgb = rgb8;
+  tagged.record.image = image;
+  tagged.record.width = rgb8.cols;
+  tagged.record.height = rgb8.rows;
+  const int patch_size = static_cast<int>(s.model->architecture().patch_size);
+  tagged.result = s.pipeline->run(preprocess_for_clip(rgb8, patch_size, s.config.max_side));
+
+  const at::Tensor scores = tagged.result.scores.to(at::kCPU).to(at::kFloat).contiguous();
+  const float* values = scores.data_ptr<float>();
+  for (size_t k = 0; k < s.vocabulary.classes.size(); ++k)
+    tagged.record.scores.emplace_back(s.vocabulary.classes[k], static_cast<double>(values[k]));
+  for (const ScoredLabel& label : sorted_tags(scores, tagged.result.labels)) {
+    if (s.config.top_k && static_cast<int>(tagged.record.tags.size()) >= *s.config.top_k) break;
+    if (label.score < s.config.min_score) continue;
+    tagged.record.tags.push_back(
+        {s.vocabulary.classes[label.index], label.index, static_cast<double>(label.score)});
+  }
+  return tagged;
+}
+
+TaggedImage Tagger::tag_file_in_detail(const std::string& path) const {
+  try {
+    return tag_decoded(decode_image(path, state_->config.decode), path);
+  } catch (const std::exception& e) {
+    TaggedImage failed;
+    failed.record.image = path;
+    failed.record.error = image_problem(e);
+    return failed;
+  }
+}
+
+TagRecord Tagger::tag_file(const std::string& path) const {
+  return tag_file_in_detail(path).record;
+}
+
+TagRecord Tagger::tag_image(const cv::Mat& rgb8, const std::string& image) const {
+  try {
+    return tag_decoded(rgb8, image).record;
+  } catch (const std::exception& e) {
+    TagRecord failed;
+    failed.image = image;
+    failed.error = image_problem(e);
+    return failed;
+  }
+}
+
+void Tagger::tag_files(const std::vector<std::string>& paths,
+                       const RecordCallback& on_record) const {
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const TagRecord record = tag_file(paths[i]);
+    if (on_record) on_record(record, i + 1, paths.size());
+  }
+}
+
+const TaggerConfig& Tagger::config() const { return state_->config; }
+const Vocabulary& Tagger::vocabulary() const { return state_->vocabulary; }
+const ClipModel& Tagger::model() const { return *state_->model; }
+const TagclipOptions& Tagger::options() const { return state_->pipeline->options(); }
+bool Tagger::embeddings_from_cache() const { return state_->embeddings_from_cache; }
+
+}  // namespace tagclip

@@ -1,0 +1,133 @@
+// The library API (tagclip.h) on the fidelity checkpoint: configuration checks, records of
+// good and bad images, decoded pixels, streaming several files, and one Tagger shared by
+// threads.
+#include <gtest/gtest.h>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <thread>
+
+#include "tagclip/tagclip.h"
+#include "test_support.h"
+
+namespace tagclip {
+namespace {
+
+class TaggerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    TaggerConfig config;
+    config.model_path = testing::fidelity_checkpoint_path();
+    config.bpe_path = testing::bpe_vocabulary_path();
+    config.cache_dir = testing::make_scratch_dir("tagger-cache");
+    config.threads = 2;
+    tagger_ = std::make_unique<Tagger>(Tagger::load(config));
+  }
+  static void TearDownTestSuite() { tagger_.reset(); }
+  static std::unique_ptr<Tagger> tagger_;
+};
+std::unique_ptr<Tagger> TaggerTest::tagger_;
+
+std::string photo(const std::string& name) { return testing::data_path("images/" + name); }
+
+TEST(TaggerConfig, ValidateNamesTheField) {
+  auto field_of = [](const TaggerConfig& config) {
+    try {
+      config.validate();
+    } catch (const OptionError& e) {
+      return e.option();
+    }
+    return std::string("valid");
+  };
+  TaggerConfig config;
+  EXPECT_EQ(field_of(config), "valid");
+  config.threads = 0;
+  EXPECT_EQ(field_of(config), "threads");
+  config = TaggerConfig();
+  config.label_ratio = 1.5;
+  EXPECT_EQ(field_of(config), "label_ratio");
+  config = TaggerConfig();
+  config.top_k = 0;
+  EXPECT_EQ(field_of(config), "top_k");
+  config = TaggerConfig();
+  config.max_side = 0;
+  EXPECT_EQ(field_of(config), "max_side");
+  config = TaggerConfig();
+  config.vote_count = -1;
+  EXPECT_EQ(field_of(config), "vote_count");
+  EXPECT_NE(TaggerConfig().to_string().find("classes=voc"), std::string::npos);
+}
+
+TEST(TaggerConfig, LoadRefusesAVoteCountAboveTheModelsDepth) {
+  TaggerConfig config;
+  config.model_path = testing::fidelity_checkpoint_path();
+  config.bpe_path = testing::bpe_vocabulary_path();
+  config.cache_dir.reset();
+  config.vote_count = 13;
+  try {
+    Tagger::load(config);
+    FAIL() << "accepted";
+  } catch (const OptionError& e) {
+    EXPECT_EQ(e.option(), "vote_count");
+    EXPECT_EQ(e.problem(), "13 is more than the 12 blocks of this model");
+  }
+}
+
+TEST_F(TaggerTest, TagsAFileAndReportsABadOneAsARecord) {
+  const TagRecord record = tagger_->tag_file(photo("squirrel_small.jpg"));
+  ASSERT_TRUE(record.tagged()) << record.error;
+  EXPECT_EQ(record.image, photo("squirrel_small.jpg"));
+  EXPECT_GT(record.width, 0);
+  EXPECT_EQ(record.scores.size(), 20u);
+  ASSERT_FALSE(record.tags.empty());
+  EXPECT_EQ(record.tags[0].label, record.scores[record.tags[0].index].first);
+  EXPECT_EQ(record.tags[0].score, record.scores[record.tags[0].index].second);
+
+  const TagRecord missing = tagger_->tag_file("/no/such/photo.jpg");
+  EXPECT_FALSE(missing.tagged());
+  EXPECT_EQ(missing.error, "no such file");  // the path is data, not part of the message
+  EXPECT_EQ(tagger_->tag_file(photo("empty.jpg")).error, "file is empty (0 bytes)");
+}
+
+TEST_F(TaggerTest, DecodedPixelsGiveTheFilesRecord) {
+  const TagRecord from_file = tagger_->tag_file(photo("messi.jpg"));
+  const TagRecord from_pixels = tagger_->tag_image(decode_image(photo("messi.jpg")), "messi");
+  EXPECT_EQ(from_pixels.image, "messi");
+  EXPECT_EQ(from_pixels.scores, from_file.scores);
+  EXPECT_EQ(to_json(from_pixels)["tags"], to_json(from_file)["tags"]);
+  const TagRecord bad = tagger_->tag_image(cv::Mat(4, 4, CV_8UC1), "gray-bytes");
+  EXPECT_FALSE(bad.tagged());
+}
+
+TEST_F(TaggerTest, TagFilesStreamsEveryRecordInOrder) {
+  const std::vector<std::string> paths = {photo("gray.png"), photo("not_an_image.png"),
+                                          photo("fruits.jpg")};
+  std::vector<std::string> seen;
+  tagger_->tag_files(paths, [&](const TagRecord& record, size_t done, size_t total) {
+    EXPECT_EQ(done, seen.size() + 1);
+    EXPECT_EQ(total, 3u);
+    seen.push_back(record.image);
+    EXPECT_EQ(record.tagged(), record.image != photo("not_an_image.png"));
+  });
+  EXPECT_EQ(seen, paths);
+}
+
+// One Tagger, four threads: every thread's records equal the single-threaded ones.
+TEST_F(TaggerTest, OneTaggerServesSeveralThreads) {
+  const std::vector<std::string> names = {"squirrel_small.jpg", "messi.jpg", "gray.png",
+                                          "fruits.jpg"};
+  std::vector<nlohmann::ordered_json> expected, got(names.size());
+  for (const std::string& name : names) expected.push_back(to_json(tagger_->tag_file(photo(name))));
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < names.size(); ++i)
+    threads.emplace_back([&, i] { got[i] = to_json(tagger_->tag_file(photo(names[i]))); });
+  for (std::thread& thread : threads) thread.join();
+  for (size_t i = 0; i < names.size(); ++i) {
+    ASSERT_EQ(got[i]["tags"], expected[i]["tags"]) << names[i];
+    for (const auto& [label, score] : expected[i]["scores"].items())
+      EXPECT_NEAR(got[i]["scores"][label].get<double>(), score.get<double>(), 1e-5) << label;
+  }
+}
+
+}  // namespace
+}  // namespace tagclip
