@@ -3,6 +3,7 @@
 // threads.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <thread>
@@ -39,22 +40,19 @@ TEST(TaggerConfig, ValidateNamesTheField) {
     }
     return std::string("valid");
   };
-  TaggerConfig config;
-  EXPECT_EQ(field_of(config), "valid");
-  config.threads = 0;
-  EXPECT_EQ(field_of(config), "threads");
-  config = TaggerConfig();
-  config.label_ratio = 1.5;
-  EXPECT_EQ(field_of(config), "label_ratio");
-  config = TaggerConfig();
-  config.top_k = 0;
-  EXPECT_EQ(field_of(config), "top_k");
-  config = TaggerConfig();
-  config.max_side = 0;
-  EXPECT_EQ(field_of(config), "max_side");
-  config = TaggerConfig();
-  config.vote_count = -1;
-  EXPECT_EQ(field_of(config), "vote_count");
+  EXPECT_EQ(field_of(TaggerConfig()), "valid");
+  const std::vector<std::pair<std::string, std::function<void(TaggerConfig&)>>> cases = {
+      {"threads", [](TaggerConfig& c) { c.threads = 0; }},
+      {"label_ratio", [](TaggerConfig& c) { c.label_ratio = 1.5; }},
+      {"candidate_ratio", [](TaggerConfig& c) { c.candidate_ratio = -0.1; }},
+      {"top_k", [](TaggerConfig& c) { c.top_k = 0; }},
+      {"max_side", [](TaggerConfig& c) { c.max_side = 0; }},
+      {"vote_count", [](TaggerConfig& c) { c.vote_count = -1; }}};
+  for (const auto& [field, spoil] : cases) {
+    TaggerConfig config;
+    spoil(config);
+    EXPECT_EQ(field_of(config), field);
+  }
   EXPECT_NE(TaggerConfig().to_string().find("classes=voc"), std::string::npos);
 }
 
