@@ -195,8 +195,12 @@ TEST_F(TagCommand, FoldersStdinListsAndSplitFiles) {
   EXPECT_EQ(records[0]["image"], dir_ + "/photos/a.jpg");
   EXPECT_EQ(records[1]["image"], dir_ + "/photos/sub/B.PNG");
 
-  const auto from_stdin = tag("- < " + dir_ + "/list.txt");  // empty list
+  // An empty list on stdin is tagclip's usage error (the file must exist: a missing one
+  // would be the shell's exit 2, not tagclip's).
+  std::ofstream(dir_ + "/list.txt").close();
+  const auto from_stdin = tag("- < " + dir_ + "/list.txt");
   EXPECT_EQ(from_stdin.exit_code, 2) << from_stdin.err;
+  EXPECT_NE(from_stdin.err.find("tagclip: no images to tag"), std::string::npos) << from_stdin.err;
   std::ofstream(dir_ + "/list.txt") << dir_ << "/photos/a.jpg\n";
   const auto listed = tag("- < " + dir_ + "/list.txt");
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
