@@ -99,7 +99,8 @@ void register_tag_command(CLI::App& app, int& exit_code) {
                   "Report at most K tags per image (default: every tag)")
       ->check(CLI::Range(1, 1000000))
       ->group("Output");
-  cmd->add_option("--min-score", o->config.min_score, "Drop tags scoring below this")
+  cmd->add_option("--min-score", o->config.min_score,
+                  "Drop tags scoring below this (default: none dropped)")
       ->group("Output");
 
   cmd->callback([o, &exit_code] {
