@@ -159,6 +159,10 @@ TaggedImage Tagger::tag_decoded(const cv::Mat& rgb8, const std::string& image) c
   tagged.result = s.pipeline->run(preprocess_for_clip(rgb8, patch_size, s.config.max_side));
 
   const at::Tensor scores = tagged.result.scores.to(at::kCPU).to(at::kFloat).contiguous();
+  // NaN or infinite weights (a damaged checkpoint) give scores no threshold can rank: an
+  // error record, never tags picked among NaNs.
+  if (!at::isfinite(scores).all().item<bool>())
+    throw ImageError(image, "the model gave non-finite scores (NaN or infinite weights?)");
   const float* values = scores.data_ptr<float>();
   for (size_t k = 0; k < s.vocabulary.classes.size(); ++k)
     tagged.record.scores.emplace_back(s.vocabulary.classes[k], static_cast<double>(values[k]));

@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <limits>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <thread>
 
+#include "tagclip/model/random_checkpoint.h"
 #include "tagclip/tagclip.h"
 #include "test_support.h"
 
@@ -68,6 +70,28 @@ TEST(TaggerConfig, LoadRefusesAVoteCountAboveTheModelsDepth) {
   } catch (const OptionError& e) {
     EXPECT_EQ(e.option(), "vote_count");
     EXPECT_EQ(e.problem(), "13 is more than the 12 blocks of this model");
+  }
+}
+
+// A checkpoint whose projection is NaN scores every class NaN: each image is an error record,
+// not a record with null scores and an invented tag.
+TEST(TaggerNonFinite, NanWeightsGiveErrorRecords) {
+  RandomCheckpointSpec spec = testing::fidelity_spec();
+  StateDict state = random_state_dict(spec);
+  state["visual.proj"].fill_(std::numeric_limits<float>::quiet_NaN());
+  const std::string path = testing::make_scratch_dir("nan-weights") + "/nan.pt";
+  save_state_dict(state, path);
+  TaggerConfig config;
+  config.model_path = path;
+  config.bpe_path = testing::bpe_vocabulary_path();
+  config.cache_dir.reset();
+  config.threads = 2;
+  for (const TagclipMethod method : {TagclipMethod::kGlobal, TagclipMethod::kTagclip}) {
+    config.method = method;
+    const TagRecord record = Tagger::load(config).tag_file(photo("squirrel_small.jpg"));
+    EXPECT_FALSE(record.tagged()) << to_json(record);
+    EXPECT_EQ(record.error, "the model gave non-finite scores (NaN or infinite weights?)");
+    EXPECT_TRUE(record.tags.empty());
   }
 }
 
