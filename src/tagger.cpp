@@ -36,12 +36,7 @@ TagclipOptions pipeline_options(const TaggerConfig& c, const Vocabulary& vocabul
   TagclipOptions o = vocabulary.is_cocostuff ? cocostuff_options(vision_layers) : TagclipOptions{};
   o.method = c.method;
   if (!c.refinement_blocks.empty()) o.refinement_blocks = c.refinement_blocks;
-  if (c.vote_count) {
-    if (*c.vote_count > vision_layers)
-      throw OptionError("vote_count", std::to_string(*c.vote_count) + " is more than the " +
-                                          std::to_string(vision_layers) + " blocks of this model");
-    o.vote_count = c.vote_count;
-  }
+  if (c.vote_count) o.vote_count = c.vote_count;
   if (c.label_ratio) o.label_ratio = *c.label_ratio;
   if (c.candidate_ratio) o.candidate_ratio = *c.candidate_ratio;
   o.self_only_last_block = c.self_only_last_block;
@@ -175,15 +170,20 @@ TaggedImage Tagger::tag_decoded(const cv::Mat& rgb8, const std::string& image) c
   return tagged;
 }
 
-TaggedImage Tagger::tag_file_in_detail(const std::string& path) const {
+TaggedImage Tagger::tag_guarded(const std::string& image,
+                                const std::function<cv::Mat()>& pixels) const {
   try {
-    return tag_decoded(decode_image(path, state_->config.decode), path);
+    return tag_decoded(pixels(), image);
   } catch (const std::exception& e) {
     TaggedImage failed;
-    failed.record.image = path;
+    failed.record.image = image;
     failed.record.error = image_problem(e);
     return failed;
   }
+}
+
+TaggedImage Tagger::tag_file_in_detail(const std::string& path) const {
+  return tag_guarded(path, [&] { return decode_image(path, state_->config.decode); });
 }
 
 TagRecord Tagger::tag_file(const std::string& path) const {
@@ -191,14 +191,7 @@ TagRecord Tagger::tag_file(const std::string& path) const {
 }
 
 TagRecord Tagger::tag_image(const cv::Mat& rgb8, const std::string& image) const {
-  try {
-    return tag_decoded(rgb8, image).record;
-  } catch (const std::exception& e) {
-    TagRecord failed;
-    failed.image = image;
-    failed.error = image_problem(e);
-    return failed;
-  }
+  return tag_guarded(image, [&] { return rgb8; }).record;
 }
 
 void Tagger::tag_files(const std::vector<std::string>& paths,

@@ -124,6 +124,9 @@ class Tagger {
   struct State;
   explicit Tagger(std::shared_ptr<const State> state);
   TaggedImage tag_decoded(const cv::Mat& rgb8, const std::string& image) const;
+  // tag_decoded on what `pixels` returns; any exception, decoding's included, becomes the
+  // error of the returned record.
+  TaggedImage tag_guarded(const std::string& image, const std::function<cv::Mat()>& pixels) const;
 
   std::shared_ptr<const State> state_;
 };

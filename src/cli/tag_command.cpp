@@ -4,11 +4,9 @@
 
 #include <fstream>
 #include <iostream>
-#include <limits>
 #include <memory>
 
 #include "exit_codes.h"
-#include "limit_option.h"
 #include "progress.h"
 #include "tag_run.h"
 #include "tagclip/errors.h"

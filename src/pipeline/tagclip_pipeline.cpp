@@ -17,7 +17,7 @@ int64_t resolve_block(int64_t block, int64_t layers) { return block < 0 ? layers
 
 void check_ratio(double value, const char* name) {
   if (!(value >= 0.0 && value <= 1.0))
-    throw UsageError(std::string(name) + " must lie in [0, 1], got " + std::to_string(value));
+    throw OptionError(name, std::to_string(value) + " is outside [0, 1]");
 }
 
 // [N, K_fg] patch scores -> [K_fg, grid_h, grid_w] on the CPU, for visualisation.
@@ -67,9 +67,11 @@ void TagclipOptions::validate(int64_t vision_layers) const {
     if (!seen.insert(resolved).second)
       throw UsageError("refinement block " + std::to_string(block) + " is given twice");
   }
-  if (vote_count && (*vote_count < 0 || *vote_count > vision_layers))
-    throw UsageError("vote_count must lie in 0.." + std::to_string(vision_layers) + ", got " +
-                     std::to_string(*vote_count));
+  if (vote_count && *vote_count < 0)
+    throw OptionError("vote_count", std::to_string(*vote_count) + " is negative");
+  if (vote_count && *vote_count > vision_layers)
+    throw OptionError("vote_count", std::to_string(*vote_count) + " is more than the " +
+                                        std::to_string(vision_layers) + " blocks of this model");
   check_ratio(candidate_ratio, "candidate_ratio");
   check_ratio(label_ratio, "label_ratio");
   if (!std::isfinite(self_only_penalty) || self_only_penalty > 0.0)

@@ -51,7 +51,8 @@ struct TagclipOptions {
 
   // Throws UsageError naming the option for values impossible with a tower of
   // `vision_layers` blocks (blocks out of range or repeated, vote count above the number
-  // of blocks, ratios outside [0, 1], a non-finite or positive penalty, a batch < 1).
+  // of blocks, ratios outside [0, 1], a non-finite or positive penalty, a batch < 1); for
+  // the vote count and the ratios an OptionError whose option() is the field's name.
   void validate(int64_t vision_layers) const;
   std::string to_string() const;
 };
