@@ -1,7 +1,5 @@
 #include "tagclip/model/embedding_cache.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -9,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tagclip/core/atomic_file.h"
 #include "tagclip/core/log.h"
 #include "tagclip/core/sha256.h"
 #include "tagclip/errors.h"
@@ -35,24 +34,12 @@ T read_at(const std::string& bytes, size_t offset) {
   return value;
 }
 
-// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+// Cache files are written whole or not at all; a failure is a CacheError.
 void write_atomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      throw CacheError(path + ": cannot write cache file");
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw CacheError(path + ": cannot move cache file into place: " + ec.message());
+  try {
+    write_file_atomically(path, bytes);
+  } catch (const Error& e) {
+    throw CacheError(e.what());
   }
 }
 
