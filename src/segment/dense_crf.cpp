@@ -1,0 +1,229 @@
+#include "tagclip/segment/dense_crf.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "tagclip/errors.h"
+
+namespace tagclip {
+namespace {
+
+// The reference's mean_bgr in eval_cam_with_crf.py.
+constexpr double kMeanBgr[3] = {104.008, 116.669, 122.675};
+constexpr int kMaxChannels = 256;
+
+float to_float16(float value) { return static_cast<float>(cv::float16_t(value)); }
+
+void check_image(const cv::Mat& bgr8) {
+  if (bgr8.empty() || bgr8.type() != CV_8UC3) {
+    throw ShapeError("dense CRF: the image must be a non-empty 8-bit 3-channel (BGR) image, got " +
+                     std::to_string(bgr8.rows) + "x" + std::to_string(bgr8.cols) + " of type " +
+                     std::to_string(bgr8.type()));
+  }
+}
+
+// In place over [N, C]: each row becomes softmax(row), pydensecrf's expAndNormalize.
+void softmax_rows(float* rows, int num_rows, int channels) {
+  for (int i = 0; i < num_rows; ++i) {
+    float* row = rows + static_cast<size_t>(i) * channels;
+    const float top = *std::max_element(row, row + channels);
+    float sum = 0.0f;
+    for (int c = 0; c < channels; ++c) {
+      row[c] = std::exp(row[c] - top);
+      sum += row[c];
+    }
+    for (int c = 0; c < channels; ++c) row[c] /= sum;
+  }
+}
+
+void check_option(bool ok, const char* field, const std::string& problem) {
+  if (!ok) throw UsageError(std::string("dense CRF option ") + field + ": " + problem);
+}
+
+}  // namespace
+
+void DenseCrfOptions::validate() const {
+  check_option(iterations >= 0, "iterations", "must be >= 0");
+  const auto positive = [](float v) { return std::isfinite(v) && v > 0.0f; };
+  check_option(positive(gaussian_sxy), "gaussian_sxy", "must be positive");
+  check_option(positive(bilateral_sxy), "bilateral_sxy", "must be positive");
+  check_option(positive(bilateral_srgb), "bilateral_srgb", "must be positive");
+  check_option(std::isfinite(gaussian_weight), "gaussian_weight", "must be finite");
+  check_option(std::isfinite(bilateral_weight), "bilateral_weight", "must be finite");
+}
+
+cv::Mat crf_reference_image(const cv::Mat& bgr8, bool reference_image_quirk) {
+  check_image(bgr8);
+  if (!reference_image_quirk) return bgr8.clone();
+  // As numpy computes it: the float32 image minus the float64 means, stored back as float32,
+  // then astype(np.uint8), which x86-64 does as a truncating int conversion keeping the low
+  // byte (-0.5 -> 0, -1.5 -> 255).
+  uint8_t table[3][256];
+  for (int c = 0; c < 3; ++c) {
+    for (int v = 0; v < 256; ++v) {
+      const int truncated = static_cast<int>(std::trunc(static_cast<float>(v - kMeanBgr[c])));
+      table[c][v] = static_cast<uint8_t>(truncated & 0xff);
+    }
+  }
+  cv::Mat out(bgr8.size(), CV_8UC3);
+  for (int y = 0; y < bgr8.rows; ++y) {
+    const uint8_t* in = bgr8.ptr<uint8_t>(y);
+    uint8_t* row = out.ptr<uint8_t>(y);
+    for (int x = 0; x < 3 * bgr8.cols; ++x) row[x] = table[x % 3][in[x]];
+  }
+  return out;
+}
+
+std::vector<float> dense_crf_unary(const std::vector<float>& probabilities) {
+  const float lower = to_float16(1e-5f);
+  std::vector<float> unary(probabilities.size());
+  for (size_t i = 0; i < probabilities.size(); ++i) {
+    const float p = std::min(std::max(to_float16(probabilities[i]), lower), 1.0f);
+    unary[i] = -to_float16(std::log(p));
+  }
+  return unary;
+}
+
+std::vector<float> gaussian_crf_features(int height, int width, float sxy) {
+  std::vector<float> features(static_cast<size_t>(height) * width * 2);
+  float* f = features.data();
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      *f++ = static_cast<float>(x) / sxy;
+      *f++ = static_cast<float>(y) / sxy;
+    }
+  }
+  return features;
+}
+
+std::vector<float> bilateral_crf_features(const cv::Mat& crf_image, float sxy, float srgb) {
+  check_image(crf_image);
+  std::vector<float> features(crf_image.total() * 5);
+  float* f = features.data();
+  for (int y = 0; y < crf_image.rows; ++y) {
+    const uint8_t* row = crf_image.ptr<uint8_t>(y);
+    for (int x = 0; x < crf_image.cols; ++x) {
+      *f++ = static_cast<float>(x) / sxy;
+      *f++ = static_cast<float>(y) / sxy;
+      for (int c = 0; c < 3; ++c) *f++ = static_cast<float>(row[3 * x + c]) / srgb;
+    }
+  }
+  return features;
+}
+
+std::vector<float> mean_field_marginals(const std::vector<float>& unary, int channels,
+                                        const std::vector<CrfKernel>& kernels, int iterations) {
+  if (channels < 1 || unary.size() % static_cast<size_t>(channels) != 0) {
+    throw ShapeError("mean field: unary of " + std::to_string(unary.size()) +
+                     " values is not [C, N] with C = " + std::to_string(channels));
+  }
+  const int points = static_cast<int>(unary.size() / channels);
+  for (const CrfKernel& kernel : kernels) {
+    if (kernel.filter == nullptr || kernel.filter->num_points() != points) {
+      throw ShapeError("mean field: a kernel filters " +
+                       std::to_string(kernel.filter ? kernel.filter->num_points() : 0) +
+                       " points, the unary has " + std::to_string(points));
+    }
+  }
+  const size_t size = unary.size();
+  // Work pixel-major, [N, C], so each filter call splats contiguous label vectors.
+  std::vector<float> negative_unary(size);
+  for (int c = 0; c < channels; ++c) {
+    for (int i = 0; i < points; ++i) {
+      negative_unary[static_cast<size_t>(i) * channels + c] =
+          -unary[static_cast<size_t>(c) * points + i];
+    }
+  }
+  // Symmetric normalisation, N = 1 / sqrt(K 1): double then float, as pydensecrf.
+  std::vector<std::vector<float>> norms;
+  const std::vector<float> ones(points, 1.0f);
+  for (const CrfKernel& kernel : kernels) {
+    std::vector<float> norm(points);
+    kernel.filter->filter(ones.data(), norm.data(), 1);
+    for (float& n : norm) n = static_cast<float>(1.0 / std::sqrt(static_cast<double>(n) + 1e-20));
+    norms.push_back(std::move(norm));
+  }
+
+  std::vector<float> q = negative_unary;
+  softmax_rows(q.data(), points, channels);
+  std::vector<float> scaled(size);
+  std::vector<float> filtered(size);
+  std::vector<float> energy(size);
+  for (int it = 0; it < iterations; ++it) {
+    energy = negative_unary;
+    for (size_t k = 0; k < kernels.size(); ++k) {
+      const std::vector<float>& norm = norms[k];
+      for (int i = 0; i < points; ++i) {
+        for (int c = 0; c < channels; ++c) {
+          const size_t at = static_cast<size_t>(i) * channels + c;
+          scaled[at] = q[at] * norm[i];
+        }
+      }
+      kernels[k].filter->filter(scaled.data(), filtered.data(), channels);
+      // PottsCompatibility's apply is -w * filtered, which inference subtracts.
+      const float potts = -kernels[k].weight;
+      for (int i = 0; i < points; ++i) {
+        for (int c = 0; c < channels; ++c) {
+          const size_t at = static_cast<size_t>(i) * channels + c;
+          energy[at] -= potts * (filtered[at] * norm[i]);
+        }
+      }
+    }
+    q.swap(energy);
+    softmax_rows(q.data(), points, channels);
+  }
+
+  std::vector<float> marginals(size);
+  for (int c = 0; c < channels; ++c) {
+    for (int i = 0; i < points; ++i) {
+      marginals[static_cast<size_t>(c) * points + i] = q[static_cast<size_t>(i) * channels + c];
+    }
+  }
+  return marginals;
+}
+
+std::vector<float> dense_crf_marginals(const cv::Mat& bgr8, const std::vector<float>& probabilities,
+                                       int channels, const DenseCrfOptions& options) {
+  options.validate();
+  check_image(bgr8);
+  const size_t points = bgr8.total();
+  if (channels < 1 || channels > kMaxChannels ||
+      probabilities.size() != points * static_cast<size_t>(channels)) {
+    throw ShapeError("dense CRF: probabilities hold " + std::to_string(probabilities.size()) +
+                     " values, expected [C, H, W] = [" + std::to_string(channels) + ", " +
+                     std::to_string(bgr8.rows) + ", " + std::to_string(bgr8.cols) +
+                     "] with 1 <= C <= " + std::to_string(kMaxChannels));
+  }
+  const int n = static_cast<int>(points);
+  // Kernels in the reference's order: Gaussian first, then bilateral.
+  const PermutohedralLattice gaussian(
+      gaussian_crf_features(bgr8.rows, bgr8.cols, options.gaussian_sxy), n, 2);
+  const cv::Mat crf_image = crf_reference_image(bgr8, options.reference_image_quirk);
+  const PermutohedralLattice bilateral(
+      bilateral_crf_features(crf_image, options.bilateral_sxy, options.bilateral_srgb), n, 5);
+  return mean_field_marginals(
+      dense_crf_unary(probabilities), channels,
+      {{&gaussian, options.gaussian_weight}, {&bilateral, options.bilateral_weight}},
+      options.iterations);
+}
+
+std::vector<uint8_t> dense_crf_labels(const cv::Mat& bgr8, const std::vector<float>& probabilities,
+                                      int channels, const DenseCrfOptions& options) {
+  const std::vector<float> marginals = dense_crf_marginals(bgr8, probabilities, channels, options);
+  const size_t points = bgr8.total();
+  std::vector<uint8_t> labels(points, 0);
+  std::vector<float> best(marginals.begin(), marginals.begin() + points);
+  for (int c = 1; c < channels; ++c) {
+    const float* q = &marginals[static_cast<size_t>(c) * points];
+    for (size_t i = 0; i < points; ++i) {
+      if (q[i] > best[i]) {
+        best[i] = q[i];
+        labels[i] = static_cast<uint8_t>(c);
+      }
+    }
+  }
+  return labels;
+}
+
+}  // namespace tagclip
