@@ -45,8 +45,8 @@ struct PngHeader {
   int bit_depth = 0, colour_type = 0, interlace = 0;
 };
 
-// Indices of an 8-bit, non-interlaced palette PNG; nullopt-like empty result with `problem`
-// set when the file is another kind of PNG (then OpenCV reads it).
+// Indices of a non-interlaced palette PNG (1, 2, 4 or 8 bits). False with `problem` empty
+// for another kind of PNG (OpenCV reads it then); false with `problem` set for a bad file.
 bool decode_palette_png(const std::string& bytes, LabelMask& mask, std::string& problem) {
   const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
   if (bytes.size() < 8 || std::memcmp(data, kPngSignature, 8) != 0) {
@@ -73,12 +73,15 @@ bool decode_palette_png(const std::string& bytes, LabelMask& mask, std::string& 
     at += 12 + length;
   }
   if (header.colour_type != 3) return false;  // not a palette image: leave it to OpenCV
-  if (header.bit_depth != 8 || header.interlace != 0) {
-    problem = "palette PNG with " + std::to_string(header.bit_depth) + "-bit indices" +
-              (header.interlace ? ", interlaced" : "") + " (only 8-bit non-interlaced is read)";
+  const int bits = header.bit_depth;
+  if ((bits != 1 && bits != 2 && bits != 4 && bits != 8) || header.interlace != 0) {
+    problem = "palette PNG with " + std::to_string(bits) + "-bit indices" +
+              (header.interlace ? ", interlaced" : "") + " (only non-interlaced ones are read)";
     return false;
   }
-  const size_t stride = header.width, rows = header.height;
+  // Rows are filtered as bytes; indices below 8 bits are packed, most significant first.
+  const size_t rows = header.height;
+  const size_t stride = (static_cast<size_t>(header.width) * bits + 7) / 8;
   std::vector<uint8_t> raw((stride + 1) * rows);
   uLongf raw_size = static_cast<uLongf>(raw.size());
   if (uncompress(raw.data(), &raw_size, compressed.data(), static_cast<uLong>(compressed.size())) !=
@@ -87,13 +90,11 @@ bool decode_palette_png(const std::string& bytes, LabelMask& mask, std::string& 
     problem = "corrupt or truncated PNG image data";
     return false;
   }
-  mask.height = static_cast<int>(rows);
-  mask.width = static_cast<int>(stride);
-  mask.labels.assign(stride * rows, 0);
+  std::vector<uint8_t> packed(stride * rows, 0);
   for (size_t y = 0; y < rows; ++y) {
     const uint8_t filter = raw[y * (stride + 1)];
     const uint8_t* in = raw.data() + y * (stride + 1) + 1;
-    uint8_t* out = mask.labels.data() + y * stride;
+    uint8_t* out = packed.data() + y * stride;
     const uint8_t* up = y > 0 ? out - stride : nullptr;
     for (size_t x = 0; x < stride; ++x) {
       const int a = x > 0 ? out[x - 1] : 0, b = up ? up[x] : 0, c = (up && x > 0) ? up[x - 1] : 0;
@@ -121,6 +122,16 @@ bool decode_palette_png(const std::string& bytes, LabelMask& mask, std::string& 
       out[x] = static_cast<uint8_t>(in[x] + predicted);
     }
   }
+  mask.height = static_cast<int>(rows);
+  mask.width = static_cast<int>(header.width);
+  mask.labels.assign(static_cast<size_t>(header.width) * rows, 0);
+  const int per_byte = 8 / bits, low_mask = (1 << bits) - 1;
+  for (size_t y = 0; y < rows; ++y)
+    for (size_t x = 0; x < header.width; ++x) {
+      const uint8_t byte = packed[y * stride + x / per_byte];
+      const int shift = 8 - bits * static_cast<int>(x % per_byte + 1);
+      mask.labels[y * header.width + x] = static_cast<uint8_t>((byte >> shift) & low_mask);
+    }
   return true;
 }
 
