@@ -205,6 +205,7 @@ void Tagger::tag_files(const std::vector<std::string>& paths,
 const TaggerConfig& Tagger::config() const { return state_->config; }
 const Vocabulary& Tagger::vocabulary() const { return state_->vocabulary; }
 const ClipModel& Tagger::model() const { return *state_->model; }
+std::shared_ptr<const ClipModel> Tagger::shared_model() const { return state_->model; }
 const TagclipOptions& Tagger::options() const { return state_->pipeline->options(); }
 bool Tagger::embeddings_from_cache() const { return state_->embeddings_from_cache; }
 

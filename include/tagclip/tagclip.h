@@ -117,6 +117,9 @@ class Tagger {
   const TaggerConfig& config() const;
   const Vocabulary& vocabulary() const;
   const ClipModel& model() const;
+  // The same model, for a component that shares its weights (tagclip segment tags and
+  // segments with one copy of the weights in memory).
+  std::shared_ptr<const ClipModel> shared_model() const;
   const TagclipOptions& options() const;  // resolved for this model and vocabulary
   bool embeddings_from_cache() const;
 

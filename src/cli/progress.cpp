@@ -21,8 +21,10 @@ std::string format_duration(double seconds) {
 
 bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
 
-ProgressReporter::ProgressReporter(size_t total, bool interactive, bool quiet)
-    : total_(total),
+ProgressReporter::ProgressReporter(size_t total, bool interactive, bool quiet,
+                                   std::string done_word)
+    : done_word_(std::move(done_word)),
+      total_(total),
       interactive_(interactive && !quiet),
       quiet_(quiet),
       start_(Clock::now()),
@@ -64,10 +66,10 @@ std::string ProgressReporter::summary(size_t skipped) const {
   const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
   char text[200];
   std::snprintf(text, sizeof(text),
-                "images %zu, tagged %zu, failed %zu, skipped %zu, %.2f images/s (%.1f ms/image), "
+                "images %zu, %s %zu, failed %zu, skipped %zu, %.2f images/s (%.1f ms/image), "
                 "%.1f s",
-                done_, done_ - failed_, failed_, skipped, done_ / std::max(elapsed, 1e-9),
-                done_ > 0 ? 1e3 * elapsed / done_ : 0.0, elapsed);
+                done_, done_word_.c_str(), done_ - failed_, failed_, skipped,
+                done_ / std::max(elapsed, 1e-9), done_ > 0 ? 1e3 * elapsed / done_ : 0.0, elapsed);
   return text;
 }
 

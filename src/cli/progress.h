@@ -11,8 +11,9 @@ namespace tagclip::cli {
 class ProgressReporter {
  public:
   // `total`: images to process in this run. `interactive`: draw a bar (stderr is a
-  // terminal). `quiet`: print nothing but the summary's absence of errors.
-  ProgressReporter(size_t total, bool interactive, bool quiet);
+  // terminal). `quiet`: print nothing but the summary's absence of errors. `done_word`:
+  // what the summary calls a successful image ("tagged", "segmented").
+  ProgressReporter(size_t total, bool interactive, bool quiet, std::string done_word = "tagged");
 
   void image_done(bool ok);
   // "images 12, tagged 11, failed 1, skipped 3, 2.41 images/s, 5.0 s"
@@ -24,6 +25,7 @@ class ProgressReporter {
 
  private:
   void draw();
+  std::string done_word_;
   size_t total_;
   bool interactive_, quiet_;
   size_t done_ = 0, failed_ = 0;

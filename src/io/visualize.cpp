@@ -33,19 +33,68 @@ cv::Mat heat_overlay(const cv::Mat& base, const at::Tensor& map, double weight) 
   return blended;
 }
 
+// The image scaled to the panel height, BGR.
+cv::Mat panel_base(const cv::Mat& rgb, int height) {
+  cv::Mat bgr, base;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  const int width =
+      std::max(1, static_cast<int>(bgr.cols * static_cast<double>(height) / bgr.rows));
+  cv::resize(bgr, base, {width, height}, 0, 0, cv::INTER_AREA);
+  return base;
+}
+
 }  // namespace
+
+cv::Mat render_segmentation_visualization(const cv::Mat& rgb, const LabelMask& mask,
+                                          const std::vector<int64_t>& keys,
+                                          const std::vector<float>& maps,
+                                          const std::vector<std::string>& class_names,
+                                          const VisualizationOptions& options) {
+  const cv::Mat base = panel_base(rgb, options.panel_height);
+  std::vector<cv::Mat> panels;
+  cv::Mat original = base.clone();
+  put_caption(original, "image");
+  panels.push_back(original);
+
+  // Mask in the VOC colours (what the PNG shows), nearest-scaled so edges stay exact.
+  const auto palette = voc_palette();
+  cv::Mat colours(mask.height, mask.width, CV_8UC3);
+  for (int i = 0; i < mask.height * mask.width; ++i) {
+    const auto& rgb_colour = palette[mask.labels[i]];
+    colours.at<cv::Vec3b>(i / mask.width, i % mask.width) =
+        cv::Vec3b(rgb_colour[2], rgb_colour[1], rgb_colour[0]);
+  }
+  cv::Mat scaled, overlay;
+  cv::resize(colours, scaled, base.size(), 0, 0, cv::INTER_NEAREST);
+  cv::addWeighted(base, 1.0 - options.heat_weight, scaled, options.heat_weight, 0.0, overlay);
+  put_caption(overlay, "mask");
+  panels.push_back(overlay);
+
+  // One heat map per key: maps holds [K, H, W] at the image's size, values in [0, 1].
+  const size_t plane = static_cast<size_t>(rgb.rows) * rgb.cols;
+  for (size_t k = 0; k < keys.size(); ++k) {
+    cv::Mat map(rgb.rows, rgb.cols, CV_32F, const_cast<float*>(maps.data() + k * plane));
+    cv::Mat small, map8, coloured, blended;
+    cv::resize(map, small, base.size(), 0, 0, cv::INTER_AREA);
+    small.convertTo(map8, CV_8U, 255.0);
+    cv::applyColorMap(map8, coloured, cv::COLORMAP_JET);
+    cv::addWeighted(base, 1.0 - options.heat_weight, coloured, options.heat_weight, 0.0, blended);
+    const int64_t key = keys[k];
+    put_caption(blended, key >= 0 && static_cast<size_t>(key) < class_names.size()
+                             ? class_names[key]
+                             : "class " + std::to_string(key));
+    panels.push_back(blended);
+  }
+  cv::Mat sheet;
+  cv::hconcat(panels, sheet);
+  return sheet;
+}
 
 cv::Mat render_tag_visualization(const cv::Mat& rgb, const TagResult& result,
                                  const std::vector<ScoredLabel>& tags,
                                  const std::vector<std::string>& class_names,
                                  const VisualizationOptions& options) {
-  cv::Mat bgr;
-  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  const int height = options.panel_height;
-  const int width =
-      std::max(1, static_cast<int>(bgr.cols * static_cast<double>(height) / bgr.rows));
-  cv::Mat base;
-  cv::resize(bgr, base, {width, height}, 0, 0, cv::INTER_AREA);
+  const cv::Mat base = panel_base(rgb, options.panel_height);
 
   std::vector<cv::Mat> panels;
   cv::Mat original = base.clone();
