@@ -433,7 +433,9 @@ def training_scene(rng, size, object_chance=0.85, extra_chance=0.0):
 def benchmark_scene(rng, size=224, count=None, min_visible=0.6):
     """A multi-object scene [size, size, 3] uint8 and its objects: dicts with "name",
     "box" (x0, y0, x1, y1 inclusive pixel bounds of the visible part), "visible" (fraction
-    of the object not covered by later objects) and "truncated". Objects are 1 to 4
+    of the object not covered by later objects), "truncated" and "coverage" (float32
+    [size, size] in 0..1: how much of each pixel shows this object; anti-aliased edges are
+    fractional). Objects are 1 to 4
     distinct classes of mixed sizes; later objects may cover up to 1 - min_visible of
     earlier ones."""
     if count is None:
@@ -487,5 +489,6 @@ def benchmark_scene(rng, size=224, count=None, min_visible=0.6):
         info = dict(info)
         info["visible"] = float(visible.sum() / max(1e-6, info.pop("area")))
         info["box"] = (int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))
+        info["coverage"] = visible
         objects.append(info)
     return finish(image, rng, blur_chance=0.1), objects

@@ -15,12 +15,17 @@ Layout (what VOC readers expect):
   ImageSets/Main/test.txt        every id
   ImageSets/Main/<class>_test.txt  "id  1" or "id -1" per image, as VOC's per-class lists
   ImageSets/Main/regression.txt  the first --regression-count ids (tests/test_demo_quality)
+  SegmentationClass/<id>.png     VOC's pixel labels: 8-bit palette PNG, 0 background, k + 1
+                                 where object k covers at least 95% of the pixel, 255 (ignore)
+                                 on anti-aliased edges (5-95%), as VOC's void borders
+  ImageSets/Segmentation/test.txt, regression.txt   the same ids, for `tagclip eval-seg`
   test_cls.txt                   the reference's split format, "id idx idx ..." (class
                                  indices in models/demo_classes.txt order), for
                                  `tagclip tag` or `eval --split-file`
 
 Image i is drawn from a generator seeded by (seed, i), so a longer dataset starts with the
-same images. Needs only numpy and OpenCV (Debian's python3-numpy, python3-opencv).
+same images. Needs numpy, OpenCV and Pillow (Debian's python3-numpy, python3-opencv,
+python3-pil).
 """
 import argparse
 import os
@@ -29,6 +34,7 @@ from xml.sax.saxutils import escape
 
 import cv2
 import numpy as np
+from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import draw_shapes  # noqa: E402
@@ -53,6 +59,31 @@ def annotation_xml(image_id, size, objects, folder):
     return "\n".join(lines) + "\n"
 
 
+def voc_palette():
+    """The VOC devkit's colour map, 256 RGB triples flattened."""
+    palette = []
+    for index in range(256):
+        r = g = b = 0
+        c = index
+        for bit in range(7, -1, -1):
+            r |= (c & 1) << bit
+            g |= ((c >> 1) & 1) << bit
+            b |= ((c >> 2) & 1) << bit
+            c >>= 3
+        palette += [r, g, b]
+    return palette
+
+
+def segmentation_labels(objects, size):
+    """[size, size] uint8: 0 background, class index + 1 inside objects, 255 on edges."""
+    labels = np.zeros((size, size), np.uint8)
+    for obj in objects:  # drawing order; coverages no longer overlap (later ones cut earlier)
+        coverage = obj["coverage"]
+        labels[coverage >= 0.95] = draw_shapes.CLASSES.index(obj["name"]) + 1
+        labels[(coverage > 0.05) & (coverage < 0.95)] = 255
+    return labels
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="tests/data/synthetic_voc")
@@ -64,7 +95,8 @@ def main():
     args = parser.parse_args()
     cv2.setNumThreads(1)
 
-    for sub in ("JPEGImages", "Annotations", "ImageSets/Main"):
+    for sub in ("JPEGImages", "Annotations", "ImageSets/Main", "SegmentationClass",
+                "ImageSets/Segmentation"):
         os.makedirs(os.path.join(args.out, sub), exist_ok=True)
     folder = os.path.basename(os.path.normpath(args.out))
     ids, labels, counts = [], [], np.zeros(len(draw_shapes.CLASSES), int)
@@ -75,6 +107,9 @@ def main():
         image_id = f"{i + 1:06d}"
         cv2.imwrite(os.path.join(args.out, "JPEGImages", image_id + ".jpg"), image[:, :, ::-1],
                     [cv2.IMWRITE_JPEG_QUALITY, args.quality])
+        mask = Image.fromarray(segmentation_labels(objects, args.size), mode="P")
+        mask.putpalette(voc_palette())
+        mask.save(os.path.join(args.out, "SegmentationClass", image_id + ".png"))
         with open(os.path.join(args.out, "Annotations", image_id + ".xml"), "w") as f:
             f.write(annotation_xml(image_id, args.size, objects, folder))
         present = sorted({draw_shapes.CLASSES.index(o["name"]) for o in objects})
@@ -88,6 +123,9 @@ def main():
         f.writelines(i + "\n" for i in ids)
     with open(os.path.join(main_dir, "regression.txt"), "w") as f:
         f.writelines(i + "\n" for i in ids[:args.regression_count])
+    for name, count in (("test", len(ids)), ("regression", args.regression_count)):
+        with open(os.path.join(args.out, "ImageSets", "Segmentation", name + ".txt"), "w") as f:
+            f.writelines(i + "\n" for i in ids[:count])
     for c, name in enumerate(draw_shapes.CLASSES):
         with open(os.path.join(main_dir, f"{name}_test.txt"), "w") as f:
             f.writelines(f"{i} {' 1' if c in present else '-1'}\n" for i, present in zip(ids, labels))
