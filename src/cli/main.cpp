@@ -10,6 +10,7 @@
 #include "exit_codes.h"
 #include "info_command.h"
 #include "random_checkpoint_command.h"
+#include "segment_command.h"
 #include "tag_command.h"
 #include "tagclip/errors.h"
 #include "tagger_options.h"
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   register_info_command(app, exit_code);
   register_tag_command(app, exit_code);
   register_eval_command(app, exit_code);
+  register_segment_command(app, exit_code);
   register_random_checkpoint_command(app, exit_code);
 
   try {
