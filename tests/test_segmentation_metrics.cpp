@@ -147,6 +147,11 @@ TEST(SegmentationMetrics, CocoStuffCoarseMaps) {
   EXPECT_EQ(fine171[170], 24);
   EXPECT_EQ(fine171[171], 255);
   for (int v = 0; v < 171; ++v) EXPECT_LT(fine171[v], kCocoStuffCoarseClasses) << v;
+  // Names follow the ids: person (fine 0) is coarse 9, the walls (fine 171..177) 18.
+  ASSERT_EQ(cocostuff_coarse_names().size(), size_t{kCocoStuffCoarseClasses});
+  EXPECT_EQ(cocostuff_coarse_names()[fine182[0]], "person-things");
+  EXPECT_EQ(cocostuff_coarse_names()[fine182[171]], "wall-stuff");
+  EXPECT_EQ(cocostuff_coarse_names()[fine182[156]], "sky-stuff");  // sky-other
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "eval_command.h"
+#include "eval_seg_command.h"
 #include "exit_codes.h"
 #include "info_command.h"
 #include "random_checkpoint_command.h"
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
   register_info_command(app, exit_code);
   register_tag_command(app, exit_code);
   register_eval_command(app, exit_code);
+  register_eval_seg_command(app, exit_code);
   register_segment_command(app, exit_code);
   register_random_checkpoint_command(app, exit_code);
 

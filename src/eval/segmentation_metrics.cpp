@@ -153,4 +153,16 @@ const std::array<uint8_t, 256>& cocostuff_fine171_to_coarse() {
   return map;
 }
 
+const std::vector<std::string>& cocostuff_coarse_names() {
+  static const std::vector<std::string> names = {
+      "electronic-things", "appliance-things", "food-things",      "furniture-things",
+      "indoor-things",     "kitchen-things",   "accessory-things", "animal-things",
+      "outdoor-things",    "person-things",    "sports-things",    "vehicle-things",
+      "ceiling-stuff",     "floor-stuff",      "food-stuff",       "furniture-stuff",
+      "rawmaterial-stuff", "textile-stuff",    "wall-stuff",       "window-stuff",
+      "building-stuff",    "ground-stuff",     "plant-stuff",      "sky-stuff",
+      "solid-stuff",       "structural-stuff", "water-stuff"};
+  return names;
+}
+
 }  // namespace tagclip

@@ -60,5 +60,8 @@ SegmentationScores segmentation_scores(const ConfusionMatrix& matrix);
 constexpr int kCocoStuffCoarseClasses = 27;
 const std::array<uint8_t, 256>& cocostuff_fine182_to_coarse();
 const std::array<uint8_t, 256>& cocostuff_fine171_to_coarse();
+// The 27 coarse classes' names, in id order: electronic-things ... vehicle-things (0..11),
+// ceiling-stuff ... water-stuff (12..26).
+const std::vector<std::string>& cocostuff_coarse_names();
 
 }  // namespace tagclip
