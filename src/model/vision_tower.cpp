@@ -51,6 +51,10 @@ VisionOutput VisionTower::forward(const at::Tensor& images,
     throw ShapeError("vision input must be [B, 3, H, W] with H and W positive multiples of " +
                      std::to_string(p) + ", got " + c10::str(images.sizes()));
   const int64_t layers = arch_.vision_layers;
+  if (options.block_count < -1 || options.block_count > layers)
+    throw UsageError("block_count " + std::to_string(options.block_count) + " out of range -1.." +
+                     std::to_string(layers));
+  const int64_t blocks_run = options.block_count == -1 ? layers : options.block_count;
   if (!options.block_masks.empty() && static_cast<int64_t>(options.block_masks.size()) != layers)
     throw ShapeError("block_masks must be empty or hold one entry per block (" +
                      std::to_string(layers) + ")");
@@ -72,14 +76,14 @@ VisionOutput VisionTower::forward(const at::Tensor& images,
 
   std::vector<bool> keep(layers, false);
   for (int64_t block : options.attention_blocks) {
-    if (block < 0 || block >= layers)
+    if (block < 0 || block >= blocks_run)
       throw UsageError("attention block " + std::to_string(block) + " out of range 0.." +
-                       std::to_string(layers - 1));
+                       std::to_string(blocks_run - 1));
     keep[block] = true;
   }
   std::vector<at::Tensor> attention_by_block(layers);
 
-  for (int64_t i = 0; i < layers; ++i) {
+  for (int64_t i = 0; i < blocks_run; ++i) {
     at::Tensor mask = options.block_masks.empty() ? at::Tensor() : options.block_masks[i];
     if (options.self_only_last_block && i == layers - 1) {
       // [T, T]: 0 on the diagonal, penalty elsewhere.
@@ -94,11 +98,15 @@ VisionOutput VisionTower::forward(const at::Tensor& images,
     if (keep[i]) attention_by_block[i] = std::move(attention);
   }
 
-  x = at::layer_norm(x.to(at::kFloat), {width}, ln_post_weight_.to(at::kFloat),
-                     ln_post_bias_.to(at::kFloat), 1e-5)
-          .to(x.scalar_type());
   VisionOutput out;
-  out.tokens = at::matmul(x, proj_);
+  if (options.tokens_before_ln_post) {
+    out.tokens = x;
+  } else {
+    x = at::layer_norm(x.to(at::kFloat), {width}, ln_post_weight_.to(at::kFloat),
+                       ln_post_bias_.to(at::kFloat), 1e-5)
+            .to(x.scalar_type());
+    out.tokens = at::matmul(x, proj_);
+  }
   for (int64_t block : options.attention_blocks) out.attention.push_back(attention_by_block[block]);
   return out;
 }

@@ -30,6 +30,12 @@ struct VisionForwardOptions {
   // probabilities [B, 1 + N, 1 + N] computed without its mask. The map is dropped after the
   // call, so a caller that reduces it (DMAR's AttentionVotes) holds no map per block.
   std::function<void(int64_t block, const at::Tensor& attention)> attention_observer;
+  // Blocks to run, from the first (0..L); -1 runs all L. CLIP-ES stops before the last block
+  // and reruns it with autograd for Grad-CAM.
+  int64_t block_count = -1;
+  // true: VisionOutput::tokens is the residual stream after the blocks run, [B, 1 + N, W],
+  // without ln_post and proj.
+  bool tokens_before_ln_post = false;
 };
 
 struct VisionOutput {
@@ -51,6 +57,14 @@ class VisionTower {
 
   int64_t patch_size() const { return arch_.patch_size; }
   int64_t layers() const { return arch_.vision_layers; }
+  int64_t heads() const { return arch_.vision_heads; }
+
+  // Read-only weights, for callers that run part of the tower themselves (CLIP-ES's
+  // Grad-CAM reruns the last block with autograd). index: 0..L-1.
+  const ResidualBlockWeights& block(int64_t index) const { return blocks_.at(index); }
+  const at::Tensor& ln_post_weight() const { return ln_post_weight_; }  // [W]
+  const at::Tensor& ln_post_bias() const { return ln_post_bias_; }      // [W]
+  const at::Tensor& proj() const { return proj_; }                      // [W, E]
 
  private:
   ClipArchitecture arch_;
