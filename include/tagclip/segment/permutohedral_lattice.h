@@ -38,9 +38,13 @@ class PermutohedralLattice : public GaussianFilter {
 
   // See GaussianFilter. value_size <= 2 uses pydensecrf's scalar rounding order (it takes
   // that path for narrow values, e.g. the normalisation's filter of ones), wider values its
-  // SSE order; the two differ only in float rounding.
+  // SSE order, four values at a time; the two differ only in float rounding. Reuses buffers
+  // of the lattice: do not call it on one lattice from two threads at once.
   void filter(const float* in, float* out, int value_size) const override;
   std::vector<float> filter(const std::vector<float>& in, int value_size) const;
+
+  // Four floats, one SSE register (GCC and Clang vector extension).
+  using Float4 = float __attribute__((vector_size(16)));
 
  private:
   int num_points_ = 0;
@@ -54,6 +58,11 @@ class PermutohedralLattice : public GaussianFilter {
   // [dims + 1, num_vertices, 2]: the two neighbours (plus one, 0 when absent) of each vertex
   // along each lattice axis.
   std::vector<int> neighbours_;
+  // Filter workspace, [num_vertices + 1, ceil(value_size / 4)] blocks of four floats each.
+  mutable std::vector<Float4> values_;
+  mutable std::vector<Float4> blurred_;
+  void filter_scalar(const float* in, float* out, int value_size) const;
+  void filter_blocks(const float* in, float* out, int value_size) const;
 };
 
 }  // namespace tagclip
