@@ -3,12 +3,22 @@
 #include <cmath>
 
 namespace tagclip {
+namespace {
+
+// LayerNorm in float32 for float16 and float32 inputs, as CLIP's LayerNorm subclass (and
+// residual_block_forward) does; a float64 input keeps float64, so gradients checked by
+// finite differences are not drowned in float32 rounding.
+at::Tensor layer_norm_at_least_fp32(const at::Tensor& x, const at::Tensor& weight,
+                                    const at::Tensor& bias) {
+  const at::ScalarType type = at::promote_types(x.scalar_type(), at::kFloat);
+  return at::layer_norm(x.to(type), {x.size(-1)}, weight.to(type), bias.to(type), 1e-5)
+      .to(x.scalar_type());
+}
+
+}  // namespace
 
 at::Tensor residual_block_ln_1(const at::Tensor& x, const ResidualBlockWeights& w) {
-  const int64_t width = x.size(2);
-  return at::layer_norm(x.to(at::kFloat), {width}, w.ln_1_weight.to(at::kFloat),
-                        w.ln_1_bias.to(at::kFloat), 1e-5)
-      .to(x.scalar_type());
+  return layer_norm_at_least_fp32(x, w.ln_1_weight, w.ln_1_bias);
 }
 
 at::Tensor residual_block_after_ln_1(const at::Tensor& x, const at::Tensor& normed_1,
@@ -29,10 +39,7 @@ at::Tensor residual_block_after_ln_1(const at::Tensor& x, const at::Tensor& norm
       at::matmul(probabilities, qkv[2]).transpose(1, 2).reshape({batch, tokens, width});
   const at::Tensor out = x + at::linear(context, w.out_proj_weight, w.out_proj_bias);
 
-  const at::Tensor normed_2 =
-      at::layer_norm(out.to(at::kFloat), {width}, w.ln_2_weight.to(at::kFloat),
-                     w.ln_2_bias.to(at::kFloat), 1e-5)
-          .to(x.scalar_type());
+  const at::Tensor normed_2 = layer_norm_at_least_fp32(out, w.ln_2_weight, w.ln_2_bias);
   at::Tensor hidden = at::linear(normed_2, w.c_fc_weight, w.c_fc_bias);
   hidden = hidden * at::sigmoid(hidden * 1.702);  // QuickGELU
   return out + at::linear(hidden, w.c_proj_weight, w.c_proj_bias);

@@ -24,15 +24,18 @@ at::Tensor last_block_probabilities(const VisionTower& vision, const at::Tensor&
   at::Tensor x = residual_block_after_ln_1(tokens, normed_1, block, vision.heads(),
                                            attention != nullptr ? &block_attention : nullptr);
   if (attention != nullptr) *attention = block_attention[0].to(at::kFloat);
-  // ln_post on every token, then the mean of the patch tokens: [1, W] -> [1, E].
-  x = at::layer_norm(x.to(at::kFloat), {width}, vision.ln_post_weight().to(at::kFloat),
-                     vision.ln_post_bias().to(at::kFloat), 1e-5)
+  // ln_post on every token (float32, or float64 for a float64 model), then the mean of the
+  // patch tokens: [1, W] -> [1, E].
+  const at::ScalarType norm_type = at::promote_types(tokens.scalar_type(), at::kFloat);
+  x = at::layer_norm(x.to(norm_type), {width}, vision.ln_post_weight().to(norm_type),
+                     vision.ln_post_bias().to(norm_type), 1e-5)
           .to(tokens.scalar_type());
-  at::Tensor image = at::matmul(x.slice(1, 1).mean(1), vision.proj()).to(at::kFloat);
+  // The similarities in float32 at least (float64 when the model runs in it).
+  const at::ScalarType similarity_type = at::promote_types(tokens.scalar_type(), at::kFloat);
+  at::Tensor image = at::matmul(x.slice(1, 1).mean(1), vision.proj()).to(similarity_type);
   image = image / image.norm(2, 1, true);
   const at::Tensor text = text_features.to(image.options());
-  const at::Tensor logits =
-      static_cast<float>(logit_scale) * at::matmul(image, (text / text.norm(2, 1, true)).t());
+  const at::Tensor logits = logit_scale * at::matmul(image, (text / text.norm(2, 1, true)).t());
   return at::softmax(logits, -1)[0];  // [C]
 }
 
@@ -68,7 +71,7 @@ LastBlockGradients last_block_gradients(const VisionTower& vision, const at::Ten
   out.gradients = gradients.empty() ? at::empty({0, tokens.size(1) - 1, tokens.size(2)})
                                     : at::stack(gradients, 0).detach();
   out.activation = normed_1.detach()[0].slice(0, 1).to(at::kFloat).contiguous();
-  out.probabilities = probabilities.detach();
+  out.probabilities = probabilities.detach().to(at::kFloat);
   out.attention = out.attention.detach();
   return out;
 }

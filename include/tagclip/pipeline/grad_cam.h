@@ -26,7 +26,7 @@ struct LastBlockGradients {
 //   tokens: [1, 1 + n, W] the residual stream entering the last block (model dtype);
 //   normed_1: [1, 1 + n, W], normally residual_block_ln_1(tokens, last block);
 //   text_features: [C, E] (labels then background words).
-// Returns [C] float32. `attention`, when non-null, receives [1 + n, 1 + n].
+// Returns [C] float32 (float64 for a float64 model). `attention`, when non-null, receives [1 + n, 1 + n].
 at::Tensor last_block_probabilities(const VisionTower& vision, const at::Tensor& tokens,
                                     const at::Tensor& normed_1, const at::Tensor& text_features,
                                     double logit_scale, at::Tensor* attention = nullptr);
