@@ -133,6 +133,10 @@ Setup make_setup(const EvalSegOptions& o, const std::vector<std::string>& ids, b
   return setup;
 }
 
+std::string prediction_file(const EvalSegOptions& o, const Setup& setup, const std::string& id) {
+  return (fs::path(o.predictions) / (id + (setup.cams ? ".npz" : ".png"))).string();
+}
+
 // Scores one image into `matrices` (one per background rule). Throws Error naming the
 // files on a read failure or a size mismatch.
 void score_image(const EvalSegOptions& o, const Setup& setup, const std::string& id,
@@ -141,8 +145,7 @@ void score_image(const EvalSegOptions& o, const Setup& setup, const std::string&
   LabelMask truth = read_label_mask_png(truth_path);
   if (setup.cocostuff)
     for (uint8_t& v : truth.labels) v = cocostuff_fine182_to_coarse()[v];
-  const std::string prediction_path =
-      (fs::path(o.predictions) / (id + (setup.cams ? ".npz" : ".png"))).string();
+  const std::string prediction_path = prediction_file(o, setup, id);
   auto check_size = [&](int height, int width, const std::string& path) {
     if (height != truth.height || width != truth.width)
       throw Error(path + " is " + std::to_string(width) + "x" + std::to_string(height) + ", " +
@@ -210,8 +213,11 @@ std::vector<ConfusionMatrix> score_all(const EvalSegOptions& o, const Setup& set
       try {
         score_image(o, setup, ids[k], local);
       } catch (const std::exception& e) {
+        // A ShapeError (maps that do not fit a mask) does not know the file it came from.
+        const bool shape = dynamic_cast<const ShapeError*>(&e) != nullptr;
         std::lock_guard<std::mutex> lock(mutex);
-        if (!failed.exchange(true)) first_error = e.what();
+        if (!failed.exchange(true))
+          first_error = (shape ? prediction_file(o, setup, ids[k]) + ": " : "") + e.what();
         return;
       }
       std::lock_guard<std::mutex> lock(mutex);

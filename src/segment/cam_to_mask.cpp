@@ -74,6 +74,22 @@ std::vector<float> background_scores(const ClassCams& cams, const std::vector<fl
                               in_dtype(static_cast<float>(background.value), half));
   std::vector<float> scores = max_over_maps(cams, maps);
   const float power = static_cast<float>(background.value);
+  if (half && power != 1.0f) {
+    // A float16 complement has at most 65536 values: each powf is computed once (the
+    // sweep's ten powers over a VOC image would otherwise be ~2 million powf calls).
+    std::vector<float> power_of(1 << 16);
+    std::vector<bool> known(1 << 16, false);
+    for (float& score : scores) {
+      const cv::float16_t complement(1.0f - score);
+      const uint16_t bits = complement.bits();
+      if (!known[bits]) {
+        power_of[bits] = in_dtype(std::pow(static_cast<float>(complement), power), true);
+        known[bits] = true;
+      }
+      score = power_of[bits];
+    }
+    return scores;
+  }
   for (float& score : scores) {
     // 1 - max: one numpy operation, rounded to the dtype; then np.power (powf, rounded).
     const float complement = in_dtype(1.0f - score, half);
