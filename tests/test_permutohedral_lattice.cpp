@@ -22,7 +22,11 @@ class BruteForceGaussian : public GaussianFilter {
   BruteForceGaussian(std::vector<float> features, int num_points, int dims)
       : features_(std::move(features)), num_points_(num_points), dims_(dims) {}
   int num_points() const override { return num_points_; }
-  void filter(const float* in, float* out, int value_size) const override {
+  void filter(const float* in_place, float* out, int value_size) const override {
+    // The mean field filters in place: read from a copy.
+    const std::vector<float> copy(in_place,
+                                  in_place + static_cast<size_t>(num_points_) * value_size);
+    const float* in = copy.data();
     std::fill(out, out + static_cast<size_t>(num_points_) * value_size, 0.0f);
     for (int i = 0; i < num_points_; ++i) {
       for (int j = 0; j < num_points_; ++j) {
@@ -223,6 +227,21 @@ TEST(PermutohedralLattice, MeanFieldWithLatticeMatchesExactFiltering) {
     max_diff = std::max(max_diff, static_cast<double>(std::abs(fast[i] - slow[i])));
   }
   EXPECT_LT(max_diff, 0.03);
+}
+
+TEST(PermutohedralLattice, FiltersInPlaceAsOutOfPlace) {
+  std::mt19937 rng(9);
+  const cv::Mat image = disc_image(rng);
+  const int n = static_cast<int>(image.total());
+  const PermutohedralLattice lattice(bilateral_crf_features(image, 5.0f, 10.0f), n, 5);
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  for (int value_size : {1, 2, 3, 7}) {
+    std::vector<float> values(static_cast<size_t>(n) * value_size);
+    for (float& v : values) v = uniform(rng);
+    const std::vector<float> expected = lattice.filter(values, value_size);
+    lattice.filter(values.data(), values.data(), value_size);
+    EXPECT_EQ(values, expected) << value_size;
+  }
 }
 
 TEST(PermutohedralLattice, RejectsMisshapenInput) {

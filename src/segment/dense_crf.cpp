@@ -73,6 +73,81 @@ void softmax_row(float* row, int channels) {
   for (int c = 0; c < channels; ++c) row[c] /= sum;
 }
 
+// -log(clip(p, 1e-5, 1)) in float16 arithmetic (see dense_crf_unary).
+float unary_energy(float probability) {
+  constexpr float kLower = 1.0013580322265625e-05f;  // float16(1e-5), exactly
+  const float p = std::min(std::max(to_float16(probability), kLower), 1.0f);
+  return -to_float16(std::log(p));
+}
+
+void check_kernels(const std::vector<CrfKernel>& kernels, int points) {
+  for (const CrfKernel& kernel : kernels) {
+    if (kernel.filter == nullptr || kernel.filter->num_points() != points) {
+      throw ShapeError("mean field: a kernel filters " +
+                       std::to_string(kernel.filter ? kernel.filter->num_points() : 0) +
+                       " points, the unary has " + std::to_string(points));
+    }
+  }
+}
+
+// Mean field on pixel-major arrays: negative_unary [N, C] = -U in, Q [N, C] out (see
+// mean_field_marginals). Pixel-major so each filter call splats contiguous label vectors;
+// four arrays of N x C in all, as the filters work in place.
+std::vector<float> mean_field_pixel_major(std::vector<float> negative_unary, int channels,
+                                          const std::vector<CrfKernel>& kernels, int iterations) {
+  const int points = static_cast<int>(negative_unary.size() / channels);
+  // Symmetric normalisation, N = 1 / sqrt(K 1): double then float, as pydensecrf.
+  std::vector<std::vector<float>> norms;
+  for (const CrfKernel& kernel : kernels) {
+    std::vector<float> norm(points, 1.0f);
+    kernel.filter->filter(norm.data(), norm.data(), 1);
+    for (float& n : norm) n = static_cast<float>(1.0 / std::sqrt(static_cast<double>(n) + 1e-20));
+    norms.push_back(std::move(norm));
+  }
+
+  std::vector<float> q = negative_unary;
+  for (int i = 0; i < points; ++i) softmax_row(&q[static_cast<size_t>(i) * channels], channels);
+  std::vector<float> energy(q.size());
+  std::vector<float> work(q.size());
+  for (int it = 0; it < iterations; ++it) {
+    for (size_t k = 0; k < kernels.size(); ++k) {
+      const float* norm = norms[k].data();
+      for (int i = 0; i < points; ++i) {
+        for (int c = 0; c < channels; ++c) {
+          const size_t at = static_cast<size_t>(i) * channels + c;
+          work[at] = q[at] * norm[i];
+        }
+      }
+      kernels[k].filter->filter(work.data(), work.data(), channels);
+      // pydensecrf's order: energy = -U, then minus each kernel's PottsCompatibility output
+      // -w * N filter(N Q).
+      const float potts = -kernels[k].weight;
+      const float* base = k == 0 ? negative_unary.data() : energy.data();
+      for (int i = 0; i < points; ++i) {
+        for (int c = 0; c < channels; ++c) {
+          const size_t at = static_cast<size_t>(i) * channels + c;
+          energy[at] = base[at] - potts * (work[at] * norm[i]);
+        }
+      }
+    }
+    if (kernels.empty()) energy = negative_unary;
+    q.swap(energy);
+    for (int i = 0; i < points; ++i) softmax_row(&q[static_cast<size_t>(i) * channels], channels);
+  }
+  return q;
+}
+
+// [N, C] -> [C, N] or back: `rows` x `cols` row-major to its transpose.
+std::vector<float> transposed(const std::vector<float>& values, int rows, int cols) {
+  std::vector<float> out(values.size());
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < cols; ++c) {
+      out[static_cast<size_t>(c) * rows + r] = values[static_cast<size_t>(r) * cols + c];
+    }
+  }
+  return out;
+}
+
 void check_option(bool ok, const char* field, const std::string& problem) {
   if (!ok) throw UsageError(std::string("dense CRF option ") + field + ": " + problem);
 }
@@ -112,12 +187,8 @@ cv::Mat crf_reference_image(const cv::Mat& bgr8, bool reference_image_quirk) {
 }
 
 std::vector<float> dense_crf_unary(const std::vector<float>& probabilities) {
-  const float lower = to_float16(1e-5f);
   std::vector<float> unary(probabilities.size());
-  for (size_t i = 0; i < probabilities.size(); ++i) {
-    const float p = std::min(std::max(to_float16(probabilities[i]), lower), 1.0f);
-    unary[i] = -to_float16(std::log(p));
-  }
+  for (size_t i = 0; i < probabilities.size(); ++i) unary[i] = unary_energy(probabilities[i]);
   return unary;
 }
 
@@ -155,76 +226,20 @@ std::vector<float> mean_field_marginals(const std::vector<float>& unary, int cha
                      " values is not [C, N] with C = " + std::to_string(channels));
   }
   const int points = static_cast<int>(unary.size() / channels);
-  for (const CrfKernel& kernel : kernels) {
-    if (kernel.filter == nullptr || kernel.filter->num_points() != points) {
-      throw ShapeError("mean field: a kernel filters " +
-                       std::to_string(kernel.filter ? kernel.filter->num_points() : 0) +
-                       " points, the unary has " + std::to_string(points));
-    }
-  }
-  const size_t size = unary.size();
-  // Work pixel-major, [N, C], so each filter call splats contiguous label vectors.
-  std::vector<float> negative_unary(size);
-  for (int c = 0; c < channels; ++c) {
-    for (int i = 0; i < points; ++i) {
-      negative_unary[static_cast<size_t>(i) * channels + c] =
-          -unary[static_cast<size_t>(c) * points + i];
-    }
-  }
-  // Symmetric normalisation, N = 1 / sqrt(K 1): double then float, as pydensecrf.
-  std::vector<std::vector<float>> norms;
-  const std::vector<float> ones(points, 1.0f);
-  for (const CrfKernel& kernel : kernels) {
-    std::vector<float> norm(points);
-    kernel.filter->filter(ones.data(), norm.data(), 1);
-    for (float& n : norm) n = static_cast<float>(1.0 / std::sqrt(static_cast<double>(n) + 1e-20));
-    norms.push_back(std::move(norm));
-  }
-
-  std::vector<float> q = negative_unary;
-  for (int i = 0; i < points; ++i) softmax_row(&q[static_cast<size_t>(i) * channels], channels);
-  const size_t num_kernels = kernels.size();
-  std::vector<std::vector<float>> scaled(num_kernels, std::vector<float>(size));
-  std::vector<std::vector<float>> filtered(num_kernels, std::vector<float>(size));
-  for (int it = 0; it < iterations; ++it) {
-    for (size_t k = 0; k < num_kernels; ++k) {
-      const float* norm = norms[k].data();
-      float* out = scaled[k].data();
-      for (int i = 0; i < points; ++i) {
-        for (int c = 0; c < channels; ++c) {
-          const size_t at = static_cast<size_t>(i) * channels + c;
-          out[at] = q[at] * norm[i];
-        }
-      }
-      kernels[k].filter->filter(out, filtered[k].data(), channels);
-    }
-    // One pass per pixel: the energy, in pydensecrf's order (-U, then minus each kernel's
-    // PottsCompatibility output -w * N filter(N Q)), then its softmax.
-    for (int i = 0; i < points; ++i) {
-      float* row = &q[static_cast<size_t>(i) * channels];
-      const float* unary_row = &negative_unary[static_cast<size_t>(i) * channels];
-      for (int c = 0; c < channels; ++c) row[c] = unary_row[c];
-      for (size_t k = 0; k < num_kernels; ++k) {
-        const float potts = -kernels[k].weight;
-        const float norm = norms[k][i];
-        const float* filtered_row = &filtered[k][static_cast<size_t>(i) * channels];
-        for (int c = 0; c < channels; ++c) row[c] -= potts * (filtered_row[c] * norm);
-      }
-      softmax_row(row, channels);
-    }
-  }
-
-  std::vector<float> marginals(size);
-  for (int c = 0; c < channels; ++c) {
-    for (int i = 0; i < points; ++i) {
-      marginals[static_cast<size_t>(c) * points + i] = q[static_cast<size_t>(i) * channels + c];
-    }
-  }
-  return marginals;
+  check_kernels(kernels, points);
+  std::vector<float> negative_unary = transposed(unary, channels, points);
+  for (float& u : negative_unary) u = -u;
+  return transposed(
+      mean_field_pixel_major(std::move(negative_unary), channels, kernels, iterations), points,
+      channels);
 }
 
-std::vector<float> dense_crf_marginals(const cv::Mat& bgr8, const std::vector<float>& probabilities,
-                                       int channels, const DenseCrfOptions& options) {
+namespace {
+
+// Q [N, C] of the reference's CRF (see dense_crf_marginals).
+std::vector<float> dense_crf_pixel_major(const cv::Mat& bgr8,
+                                         const std::vector<float>& probabilities, int channels,
+                                         const DenseCrfOptions& options) {
   options.validate();
   check_image(bgr8);
   const size_t points = bgr8.total();
@@ -236,32 +251,46 @@ std::vector<float> dense_crf_marginals(const cv::Mat& bgr8, const std::vector<fl
                      "] with 1 <= C <= " + std::to_string(kMaxChannels));
   }
   const int n = static_cast<int>(points);
+  // -U [N, C] straight from the probabilities [C, N].
+  std::vector<float> negative_unary(probabilities.size());
+  for (int c = 0; c < channels; ++c) {
+    const float* p = &probabilities[static_cast<size_t>(c) * n];
+    for (int i = 0; i < n; ++i) {
+      negative_unary[static_cast<size_t>(i) * channels + c] = -unary_energy(p[i]);
+    }
+  }
   // Kernels in the reference's order: Gaussian first, then bilateral.
   const PermutohedralLattice gaussian(
       gaussian_crf_features(bgr8.rows, bgr8.cols, options.gaussian_sxy), n, 2);
   const cv::Mat crf_image = crf_reference_image(bgr8, options.reference_image_quirk);
   const PermutohedralLattice bilateral(
       bilateral_crf_features(crf_image, options.bilateral_sxy, options.bilateral_srgb), n, 5);
-  return mean_field_marginals(
-      dense_crf_unary(probabilities), channels,
+  return mean_field_pixel_major(
+      std::move(negative_unary), channels,
       {{&gaussian, options.gaussian_weight}, {&bilateral, options.bilateral_weight}},
       options.iterations);
 }
 
+}  // namespace
+
+std::vector<float> dense_crf_marginals(const cv::Mat& bgr8, const std::vector<float>& probabilities,
+                                       int channels, const DenseCrfOptions& options) {
+  return transposed(dense_crf_pixel_major(bgr8, probabilities, channels, options),
+                    static_cast<int>(bgr8.total()), channels);
+}
+
 std::vector<uint8_t> dense_crf_labels(const cv::Mat& bgr8, const std::vector<float>& probabilities,
                                       int channels, const DenseCrfOptions& options) {
-  const std::vector<float> marginals = dense_crf_marginals(bgr8, probabilities, channels, options);
-  const size_t points = bgr8.total();
-  std::vector<uint8_t> labels(points, 0);
-  std::vector<float> best(marginals.begin(), marginals.begin() + points);
-  for (int c = 1; c < channels; ++c) {
-    const float* q = &marginals[static_cast<size_t>(c) * points];
-    for (size_t i = 0; i < points; ++i) {
-      if (q[i] > best[i]) {
-        best[i] = q[i];
-        labels[i] = static_cast<uint8_t>(c);
-      }
+  const std::vector<float> q = dense_crf_pixel_major(bgr8, probabilities, channels, options);
+  // The first channel of the largest marginal, as np.argmax.
+  std::vector<uint8_t> labels(bgr8.total(), 0);
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const float* row = &q[i * channels];
+    int best = 0;
+    for (int c = 1; c < channels; ++c) {
+      if (row[c] > row[best]) best = c;
     }
+    labels[i] = static_cast<uint8_t>(best);
   }
   return labels;
 }

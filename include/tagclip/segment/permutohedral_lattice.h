@@ -15,8 +15,8 @@ class GaussianFilter {
  public:
   virtual ~GaussianFilter() = default;
   virtual int num_points() const = 0;
-  // in, out: [num_points, value_size] row-major (one point's values contiguous); they must
-  // not overlap.
+  // in, out: [num_points, value_size] row-major (one point's values contiguous). They may be
+  // the same array (the dense CRF filters in place), but must not partly overlap.
   virtual void filter(const float* in, float* out, int value_size) const = 0;
 };
 
