@@ -28,15 +28,16 @@ void check_image(const cv::Mat& bgr8) {
 using Float4 = PermutohedralLattice::Float4;
 using Int4 = int32_t __attribute__((vector_size(16)));
 
-// exp(x) for x <= 0 within 2 ulp, four at a time (expf is a call per value, a fifth of the
-// CRF's time; and a scalar version does not vectorise, as GCC branches on the clamp):
-// Cephes' expf, x = n ln 2 + r, |r| <= ln 2 / 2, a degree-6 polynomial for e^r, 2^n through
-// the exponent bits. Below -87 it gives e^-87 (~1.6e-38), not 0 or a denormal, which no
-// softmax here can tell apart. (pydensecrf's Eigen exp is another approximation of the same
-// accuracy.)
+// exp(x) for x <= 0 (0 above) within 2 ulp, four at a time (expf is a call per value, a fifth of
+// the CRF's time; and a scalar version does not vectorise, as GCC branches on the clamp): Cephes'
+// expf, x = n ln 2 + r, |r| <= ln 2 / 2, a degree-6 polynomial for e^r, 2^n through the exponent
+// bits. Below -87 it gives e^-87 (~1.6e-38), not 0 or a denormal, which no softmax here can tell
+// apart. (pydensecrf's Eigen exp is another approximation of the same accuracy.)
 Float4 exp_nonpositive(Float4 x) {
   const Float4 lowest = {-87.0f, -87.0f, -87.0f, -87.0f};
+  const Float4 zero = {0.0f, 0.0f, 0.0f, 0.0f};
   x = x < lowest ? lowest : x;
+  x = x > zero ? zero : x;               // keeps the exponent bits in range for lanes we do not use
   constexpr float kShift = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
   const Float4 n = (x * 1.44269504088896341f + kShift) - kShift;
   const Float4 r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
@@ -52,18 +53,24 @@ Float4 exp_nonpositive(Float4 x) {
   return p * scale;
 }
 
-// In place: row[0..C) becomes softmax(row), pydensecrf's expAndNormalize.
+// Rows of [N, C] arrays that softmax_row reads four floats at a time may end up to three
+// floats before the end: arrays get this many floats of slack.
+constexpr size_t kRowSlack = 3;
+
+// In place: row[0..C) becomes softmax(row), pydensecrf's expAndNormalize. Reads (never
+// writes) up to kRowSlack floats past the row: gathering a partial block lane by lane and
+// loading it whole stalls on store forwarding, which cost more than the exps.
 void softmax_row(float* row, int channels) {
   float top = row[0];
   for (int c = 1; c < channels; ++c) top = std::max(top, row[c]);
   float sum = 0.0f;
   for (int c = 0; c < channels; c += 4) {
     const int count = std::min(4, channels - c);
-    float lanes[4] = {top, top, top, top};
-    for (int k = 0; k < count; ++k) lanes[k] = row[c + k];
     Float4 v;
-    std::memcpy(&v, lanes, sizeof(v));
+    std::memcpy(&v, row + c, sizeof(v));
+    // Lanes past the row hold the next row's values; their exps are never used.
     v = exp_nonpositive(v - top);
+    float lanes[4];
     std::memcpy(lanes, &v, sizeof(v));
     for (int k = 0; k < count; ++k) {
       row[c + k] = lanes[k];
@@ -105,35 +112,51 @@ std::vector<float> mean_field_pixel_major(std::vector<float> negative_unary, int
     norms.push_back(std::move(norm));
   }
 
-  std::vector<float> q = negative_unary;
+  const size_t size = negative_unary.size();
+  std::vector<float> q(size + kRowSlack, 0.0f);
+  std::copy(negative_unary.begin(), negative_unary.end(), q.begin());
   for (int i = 0; i < points; ++i) softmax_row(&q[static_cast<size_t>(i) * channels], channels);
-  std::vector<float> energy(q.size());
-  std::vector<float> work(q.size());
+  std::vector<float> energy(size + kRowSlack, 0.0f);
+  std::vector<float> work(size);
+  const auto scale_rows = [&](const std::vector<float>& from, const std::vector<float>& norm) {
+    for (int i = 0; i < points; ++i) {
+      for (int c = 0; c < channels; ++c) {
+        const size_t at = static_cast<size_t>(i) * channels + c;
+        work[at] = from[at] * norm[i];
+      }
+    }
+  };
+  if (kernels.empty()) {
+    // No pairwise term: every step gives softmax(-U) again.
+    return std::vector<float>(q.begin(), q.begin() + size);
+  }
+  // Passes over N x C arrays are most of the time outside the filters: the last kernel's pass
+  // also takes the softmax and the next step's N_0 Q, row by row.
+  scale_rows(q, norms[0]);
   for (int it = 0; it < iterations; ++it) {
     for (size_t k = 0; k < kernels.size(); ++k) {
       const float* norm = norms[k].data();
-      for (int i = 0; i < points; ++i) {
-        for (int c = 0; c < channels; ++c) {
-          const size_t at = static_cast<size_t>(i) * channels + c;
-          work[at] = q[at] * norm[i];
-        }
-      }
+      if (k > 0) scale_rows(q, norms[k]);
       kernels[k].filter->filter(work.data(), work.data(), channels);
       // pydensecrf's order: energy = -U, then minus each kernel's PottsCompatibility output
       // -w * N filter(N Q).
       const float potts = -kernels[k].weight;
       const float* base = k == 0 ? negative_unary.data() : energy.data();
+      const bool last = k + 1 == kernels.size();
       for (int i = 0; i < points; ++i) {
+        const size_t row = static_cast<size_t>(i) * channels;
         for (int c = 0; c < channels; ++c) {
-          const size_t at = static_cast<size_t>(i) * channels + c;
-          energy[at] = base[at] - potts * (work[at] * norm[i]);
+          energy[row + c] = base[row + c] - potts * (work[row + c] * norm[i]);
+        }
+        if (last) {
+          softmax_row(&energy[row], channels);
+          for (int c = 0; c < channels; ++c) work[row + c] = energy[row + c] * norms[0][i];
         }
       }
     }
-    if (kernels.empty()) energy = negative_unary;
     q.swap(energy);
-    for (int i = 0; i < points; ++i) softmax_row(&q[static_cast<size_t>(i) * channels], channels);
   }
+  q.resize(size);
   return q;
 }
 
