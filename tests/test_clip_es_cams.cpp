@@ -183,6 +183,23 @@ TEST_F(ClipEsGolden, GeneratesMapsAtTheOriginalSize) {
   EXPECT_LT(cams.highres.max().item<double>(), 1.0);
 }
 
+TEST_F(ClipEsGolden, SameMapsUnderInferenceModeAndWithAModelLoadedThere) {
+  // Callers run the rest of their pipeline under inference mode; Grad-CAM turns autograd
+  // back on for its one block.
+  const at::Tensor image = at::randn({1, 3, 32, 64});
+  const ClipEsCams plain = generator("voc").generate(image, 30, 60, {3, 7});
+  const at::InferenceMode guard;
+  const ClipEsCams guarded = generator("voc").generate(image, 30, 60, {3, 7});
+  EXPECT_TRUE(at::equal(plain.attn_highres, guarded.attn_highres));
+  EXPECT_TRUE(at::equal(plain.highres, guarded.highres));
+  const auto inference_model = ClipModel::load(testing::fidelity_checkpoint_path());
+  const ClipEsCamGenerator inference_generator(inference_model, *tokenizer_,
+                                               clip_es_vocabulary("voc"));
+  const ClipEsCams loaded_there = inference_generator.generate(image, 30, 60, {3, 7});
+  EXPECT_TRUE(at::equal(plain.attn_highres, loaded_there.attn_highres));
+  EXPECT_TRUE(at::equal(plain.highres, loaded_there.highres));
+}
+
 TEST(ClipEsVocabulary, CustomClassesGetDocumentedDefaults) {
   const ClipEsVocabulary custom =
       clip_es_vocabulary_for_classes({"teddy bear", " Tree ", "keyboard"});

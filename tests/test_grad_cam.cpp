@@ -41,18 +41,20 @@ class GradCamTiny : public ::testing::Test {
     forward.tokens_before_ln_post = true;
     tokens_ = model_->vision().forward(image, forward).tokens;  // [1, 7, 64]
     text_ = at::randn({5, model_->architecture().embed_dim}, at::kDouble);
+    last_ = LastVisionBlock::from(model_->vision());
   }
 
   const VisionTower& vision() const { return model_->vision(); }
   std::shared_ptr<const ClipModel> model_;
   at::Tensor tokens_, text_;
+  LastVisionBlock last_;
 };
 
 TEST_F(GradCamTiny, GradientsMatchFiniteDifferences) {
   // A small logit scale keeps the probabilities away from 0 and 1, so the gradients are large.
   const double scale = 10.0;
   const std::vector<int64_t> targets = {2, 0};
-  const LastBlockGradients pass = last_block_gradients(vision(), tokens_, text_, scale, targets);
+  const LastBlockGradients pass = last_block_gradients(last_, tokens_, text_, scale, targets);
   ASSERT_EQ(pass.gradients.sizes(), (at::IntArrayRef{2, 6, 64}));
   ASSERT_EQ(pass.activation.sizes(), (at::IntArrayRef{6, 64}));
   EXPECT_NEAR(pass.probabilities.sum().item<double>(), 1.0, 1e-6);
@@ -70,7 +72,7 @@ TEST_F(GradCamTiny, GradientsMatchFiniteDifferences) {
       auto probability = [&](double delta) {
         at::Tensor shifted = normed.clone();
         shifted[0][1 + position][channel] += delta;
-        return last_block_probabilities(vision(), tokens_, shifted, text_, scale)[targets[k]]
+        return last_block_probabilities(last_, tokens_, shifted, text_, scale)[targets[k]]
             .item<double>();
       };
       const double numeric = (probability(h) - probability(-h)) / (2 * h);
@@ -100,8 +102,8 @@ TEST(GradCamSplitBlock, EqualsTheWholeBlockInFloat32) {
 }
 
 TEST_F(GradCamTiny, RejectsTargetsOutOfRange) {
-  EXPECT_THROW(last_block_gradients(vision(), tokens_, text_, 10.0, {5}), UsageError);
-  EXPECT_THROW(last_block_gradients(vision(), tokens_, text_, 10.0, {-1}), UsageError);
+  EXPECT_THROW(last_block_gradients(last_, tokens_, text_, 10.0, {5}), UsageError);
+  EXPECT_THROW(last_block_gradients(last_, tokens_, text_, 10.0, {-1}), UsageError);
 }
 
 TEST(GradCamMaps, WeightsAreMeanGradientsAndTheMapIsScaledTwice) {

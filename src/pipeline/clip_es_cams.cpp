@@ -28,6 +28,7 @@ ClipEsCamGenerator::ClipEsCamGenerator(std::shared_ptr<const ClipModel> model,
       encode_class_embeddings(*model_, tokenizer, vocabulary_.class_prompts, templates);
   background_features_ =
       encode_class_embeddings(*model_, tokenizer, vocabulary_.background_words, templates);
+  last_block_ = LastVisionBlock::from(model_->vision());
 }
 
 ClipEsCams ClipEsCamGenerator::generate(const at::Tensor& image, int original_height,
@@ -82,7 +83,7 @@ ClipEsCams ClipEsCamGenerator::generate(const at::Tensor& image, int original_he
     if (known == targets.end()) targets.push_back(first_row);
   }
   const LastBlockGradients pass =
-      last_block_gradients(vision, encoded.tokens, text, model_->logit_scale(), targets);
+      last_block_gradients(last_block_, encoded.tokens, text, model_->logit_scale(), targets);
 
   const at::InferenceMode guard;
   const at::Tensor distinct_cams =

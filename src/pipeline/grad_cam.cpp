@@ -9,7 +9,39 @@
 
 namespace tagclip {
 
-at::Tensor last_block_probabilities(const VisionTower& vision, const at::Tensor& tokens,
+namespace {
+
+at::Tensor usable_by_autograd(const at::Tensor& weight) {
+  return weight.is_inference() ? weight.clone() : weight.detach();
+}
+
+}  // namespace
+
+LastVisionBlock LastVisionBlock::from(const VisionTower& vision) {
+  const c10::InferenceMode autograd_on(false);
+  const ResidualBlockWeights& source = vision.block(vision.layers() - 1);
+  LastVisionBlock last;
+  ResidualBlockWeights& b = last.block;
+  b.ln_1_weight = usable_by_autograd(source.ln_1_weight);
+  b.ln_1_bias = usable_by_autograd(source.ln_1_bias);
+  b.in_proj_weight = usable_by_autograd(source.in_proj_weight);
+  b.in_proj_bias = usable_by_autograd(source.in_proj_bias);
+  b.out_proj_weight = usable_by_autograd(source.out_proj_weight);
+  b.out_proj_bias = usable_by_autograd(source.out_proj_bias);
+  b.ln_2_weight = usable_by_autograd(source.ln_2_weight);
+  b.ln_2_bias = usable_by_autograd(source.ln_2_bias);
+  b.c_fc_weight = usable_by_autograd(source.c_fc_weight);
+  b.c_fc_bias = usable_by_autograd(source.c_fc_bias);
+  b.c_proj_weight = usable_by_autograd(source.c_proj_weight);
+  b.c_proj_bias = usable_by_autograd(source.c_proj_bias);
+  last.heads = vision.heads();
+  last.ln_post_weight = usable_by_autograd(vision.ln_post_weight());
+  last.ln_post_bias = usable_by_autograd(vision.ln_post_bias());
+  last.proj = usable_by_autograd(vision.proj());
+  return last;
+}
+
+at::Tensor last_block_probabilities(const LastVisionBlock& last, const at::Tensor& tokens,
                                     const at::Tensor& normed_1, const at::Tensor& text_features,
                                     double logit_scale, at::Tensor* attention) {
   if (tokens.dim() != 3 || tokens.size(0) != 1 || tokens.size(1) < 2 ||
@@ -19,27 +51,26 @@ at::Tensor last_block_probabilities(const VisionTower& vision, const at::Tensor&
         "the same shape, got " +
         c10::str(tokens.sizes()) + " and " + c10::str(normed_1.sizes()));
   const int64_t width = tokens.size(2);
-  const ResidualBlockWeights& block = vision.block(vision.layers() - 1);
   at::Tensor block_attention;
-  at::Tensor x = residual_block_after_ln_1(tokens, normed_1, block, vision.heads(),
+  at::Tensor x = residual_block_after_ln_1(tokens, normed_1, last.block, last.heads,
                                            attention != nullptr ? &block_attention : nullptr);
   if (attention != nullptr) *attention = block_attention[0].to(at::kFloat);
   // ln_post on every token (float32, or float64 for a float64 model), then the mean of the
   // patch tokens: [1, W] -> [1, E].
   const at::ScalarType norm_type = at::promote_types(tokens.scalar_type(), at::kFloat);
-  x = at::layer_norm(x.to(norm_type), {width}, vision.ln_post_weight().to(norm_type),
-                     vision.ln_post_bias().to(norm_type), 1e-5)
+  x = at::layer_norm(x.to(norm_type), {width}, last.ln_post_weight.to(norm_type),
+                     last.ln_post_bias.to(norm_type), 1e-5)
           .to(tokens.scalar_type());
   // The similarities in float32 at least (float64 when the model runs in it).
   const at::ScalarType similarity_type = at::promote_types(tokens.scalar_type(), at::kFloat);
-  at::Tensor image = at::matmul(x.slice(1, 1).mean(1), vision.proj()).to(similarity_type);
+  at::Tensor image = at::matmul(x.slice(1, 1).mean(1), last.proj).to(similarity_type);
   image = image / image.norm(2, 1, true);
   const at::Tensor text = text_features.to(image.options());
   const at::Tensor logits = logit_scale * at::matmul(image, (text / text.norm(2, 1, true)).t());
   return at::softmax(logits, -1)[0];  // [C]
 }
 
-LastBlockGradients last_block_gradients(const VisionTower& vision, const at::Tensor& tokens,
+LastBlockGradients last_block_gradients(const LastVisionBlock& last, const at::Tensor& tokens,
                                         const at::Tensor& text_features, double logit_scale,
                                         const std::vector<int64_t>& targets) {
   const int64_t rows = text_features.dim() == 2 ? text_features.size(0) : 0;
@@ -52,20 +83,20 @@ LastBlockGradients last_block_gradients(const VisionTower& vision, const at::Ten
   const c10::InferenceMode autograd_on(false);
   const at::AutoGradMode grad_on(true);
   const at::Tensor x = tokens.clone();
-  const ResidualBlockWeights& block = vision.block(vision.layers() - 1);
   // The activation is a leaf: the residual path from x does not pass through it, so the
   // gradient with respect to it equals the reference's hook on ln_1's output.
-  const at::Tensor normed_1 = residual_block_ln_1(x.detach(), block).detach().requires_grad_(true);
+  const at::Tensor normed_1 =
+      residual_block_ln_1(x.detach(), last.block).detach().requires_grad_(true);
 
   LastBlockGradients out;
   const at::Tensor probabilities =
-      last_block_probabilities(vision, x, normed_1, text_features, logit_scale, &out.attention);
+      last_block_probabilities(last, x, normed_1, text_features, logit_scale, &out.attention);
   std::vector<at::Tensor> gradients;
   for (size_t k = 0; k < targets.size(); ++k) {
-    const bool last = k + 1 == targets.size();
-    const at::Tensor grad =
-        torch::autograd::grad({probabilities[targets[k]]}, {normed_1}, {}, /*retain_graph=*/!last)
-            .at(0);
+    const bool final_target = k + 1 == targets.size();
+    const at::Tensor grad = torch::autograd::grad({probabilities[targets[k]]}, {normed_1}, {},
+                                                  /*retain_graph=*/!final_target)
+                                .at(0);
     gradients.push_back(grad[0].slice(0, 1).to(at::kFloat));  // [n, D]
   }
   out.gradients = gradients.empty() ? at::empty({0, tokens.size(1) - 1, tokens.size(2)})

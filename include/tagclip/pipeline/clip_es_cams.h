@@ -12,6 +12,7 @@
 #include "tagclip/core/clip_es_vocabularies.h"
 #include "tagclip/model/clip_model.h"
 #include "tagclip/model/tokenizer.h"
+#include "tagclip/pipeline/grad_cam.h"
 
 namespace tagclip {
 
@@ -46,6 +47,7 @@ class ClipEsCamGenerator {
   ClipEsVocabulary vocabulary_;
   at::Tensor class_features_;
   at::Tensor background_features_;
+  LastVisionBlock last_block_;  // what Grad-CAM reruns with autograd
 };
 
 // The positions in the list (encoder blocks' maps, then the rerun last block's; `entries`

@@ -11,6 +11,18 @@
 
 namespace tagclip {
 
+// The weights CLIP-ES's Grad-CAM reruns: the tower's last block, ln_post and proj, in a
+// form autograd can record (a model loaded under inference mode holds inference tensors,
+// which autograd refuses to save: those are cloned; other tensors are shared, detached).
+struct LastVisionBlock {
+  ResidualBlockWeights block;
+  int64_t heads = 0;
+  at::Tensor ln_post_weight, ln_post_bias;  // [W]
+  at::Tensor proj;                          // [W, E]
+
+  static LastVisionBlock from(const VisionTower& vision);
+};
+
 // What one rerun of the last block gives.
 struct LastBlockGradients {
   at::Tensor activation;     // [n, D] float32: ln_1's output, patch rows (grid row-major)
@@ -24,17 +36,18 @@ struct LastBlockGradients {
 // every token, the mean of the patch tokens (not the class token), proj, L2 normalisation,
 // exp(logit_scale) times the cosine with the L2-normalised text rows, softmax.
 //   tokens: [1, 1 + n, W] the residual stream entering the last block (model dtype);
-//   normed_1: [1, 1 + n, W], normally residual_block_ln_1(tokens, last block);
+//   normed_1: [1, 1 + n, W], normally residual_block_ln_1(tokens, last.block);
 //   text_features: [C, E] (labels then background words).
-// Returns [C] float32 (float64 for a float64 model). `attention`, when non-null, receives [1 + n, 1 + n].
-at::Tensor last_block_probabilities(const VisionTower& vision, const at::Tensor& tokens,
+// Returns [C] float32 (float64 for a float64 model). `attention`, when non-null, receives [1 + n, 1
+// + n].
+at::Tensor last_block_probabilities(const LastVisionBlock& last, const at::Tensor& tokens,
                                     const at::Tensor& normed_1, const at::Tensor& text_features,
                                     double logit_scale, at::Tensor* attention = nullptr);
 
 // Reruns the last block with autograd (only it: `tokens` carry no graph) and takes the
 // gradient of each target probability with respect to ln_1's output. targets: indices into
 // the C text rows. Throws UsageError for an index out of range, ShapeError for bad shapes.
-LastBlockGradients last_block_gradients(const VisionTower& vision, const at::Tensor& tokens,
+LastBlockGradients last_block_gradients(const LastVisionBlock& last, const at::Tensor& tokens,
                                         const at::Tensor& text_features, double logit_scale,
                                         const std::vector<int64_t>& targets);
 
