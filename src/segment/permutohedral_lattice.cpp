@@ -288,10 +288,21 @@ namespace {
 void load_blocks(const float* values, size_t width, PermutohedralLattice::Float4* blocks) {
   size_t b = 0;
   for (; 4 * b + 4 <= width; ++b) std::memcpy(&blocks[b], values + 4 * b, sizeof(blocks[b]));
-  if (4 * b < width) {
-    float tail[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    for (size_t k = 4 * b; k < width; ++k) tail[k - 4 * b] = values[k];
-    std::memcpy(&blocks[b], tail, sizeof(tail));
+  // The tail built in registers: storing it lane by lane and loading it whole stalls on
+  // store forwarding, at every point.
+  const float* tail = values + 4 * b;
+  switch (width - 4 * b) {
+    case 1:
+      blocks[b] = PermutohedralLattice::Float4{tail[0], 0.0f, 0.0f, 0.0f};
+      break;
+    case 2:
+      blocks[b] = PermutohedralLattice::Float4{tail[0], tail[1], 0.0f, 0.0f};
+      break;
+    case 3:
+      blocks[b] = PermutohedralLattice::Float4{tail[0], tail[1], tail[2], 0.0f};
+      break;
+    default:
+      break;
   }
 }
 
