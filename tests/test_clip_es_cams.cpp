@@ -200,6 +200,30 @@ TEST_F(ClipEsGolden, SameMapsUnderInferenceModeAndWithAModelLoadedThere) {
   EXPECT_TRUE(at::equal(plain.highres, loaded_there.highres));
 }
 
+TEST(ClipEsPositionalTable, RoundedToFloat16EvenAtTheCheckpointsOwnGrid) {
+  // upsample_pos_emb runs at every size and stores float16; with float16 weights (every
+  // release) that changes nothing, with float32 weights it rounds the table.
+  RandomCheckpointSpec spec;
+  spec.vision_width = 64;
+  spec.vision_layers = 2;
+  spec.grid_size = 2;
+  spec.embed_dim = 16;
+  spec.text_layers = 1;
+  at::manual_seed(4);
+  const at::Tensor image = at::randn({1, 3, 32, 32});  // the native 2x2 grid
+  for (const bool stored_fp16 : {true, false}) {
+    spec.store_float16 = stored_fp16;
+    const auto model = ClipModel::load(
+        testing::random_checkpoint_path(spec, stored_fp16 ? "pos_fp16" : "pos_fp32"));
+    VisionForwardOptions plain, rounded;
+    rounded.round_native_positional_to_fp16 = true;
+    const at::Tensor a = model->vision().forward(image, plain).tokens;
+    const at::Tensor b = model->vision().forward(image, rounded).tokens;
+    EXPECT_EQ(at::equal(a, b), stored_fp16);
+    EXPECT_LT((a - b).abs().max().item<double>(), 1e-2);
+  }
+}
+
 TEST(ClipEsVocabulary, CustomClassesGetDocumentedDefaults) {
   const ClipEsVocabulary custom =
       clip_es_vocabulary_for_classes({"teddy bear", " Tree ", "keyboard"});

@@ -69,7 +69,12 @@ VisionOutput VisionTower::forward(const at::Tensor& images,
   x = x.flatten(2).transpose(1, 2);
   const at::Tensor cls = class_embedding_.view({1, 1, width}).expand({batch, 1, width});
   x = at::cat({cls, x}, 1);
-  x = x + positional_embedding_for(grid_h, grid_w, options.round_resized_positional_to_fp16);
+  at::Tensor positional =
+      positional_embedding_for(grid_h, grid_w, options.round_resized_positional_to_fp16);
+  if (options.round_native_positional_to_fp16 && grid_h == arch_.grid_size &&
+      grid_w == arch_.grid_size)
+    positional = positional.to(at::kHalf).to(positional.options());
+  x = x + positional;
   x = at::layer_norm(x.to(at::kFloat), {width}, ln_pre_weight_.to(at::kFloat),
                      ln_pre_bias_.to(at::kFloat), 1e-5)
           .to(x.scalar_type());

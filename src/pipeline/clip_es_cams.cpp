@@ -64,6 +64,7 @@ ClipEsCams ClipEsCamGenerator::generate(const at::Tensor& image, int original_he
   VisionForwardOptions options;
   options.block_count = encoder_blocks;
   options.tokens_before_ln_post = true;
+  options.round_native_positional_to_fp16 = true;
   for (int64_t i = first; i < std::min(last, encoder_blocks); ++i)
     options.attention_blocks.push_back(i);
   const VisionOutput encoded = vision.forward(image.to(model_->tensor_options()), options);

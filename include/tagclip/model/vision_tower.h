@@ -24,6 +24,9 @@ struct VisionForwardOptions {
   // For grids other than the checkpoint's, the reference rounds the resized positional
   // embedding to float16 before use; false keeps it in the compute dtype.
   bool round_resized_positional_to_fp16 = true;
+  // CLIP-ES resizes (and so rounds to float16) even at the checkpoint's own grid; that
+  // matters only for a checkpoint stored in float32.
+  bool round_native_positional_to_fp16 = false;
   // Blocks whose head-averaged attention probabilities to return (indices 0..L-1).
   std::vector<int64_t> attention_blocks;
   // When set, called after each block, in order, with its head-averaged attention
