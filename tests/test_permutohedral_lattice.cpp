@@ -252,6 +252,17 @@ TEST(PermutohedralLattice, RejectsMisshapenInput) {
       "features hold 3 values");
   testing::expect_throw_with<ShapeError>(
       [] { PermutohedralLattice(std::vector<float>(17), 1, 17); }, "dims");
+  // 16-bit lattice keys: a 40000-pixel-wide position feature at 1 px does not fit.
+  testing::expect_throw_with<ShapeError>(
+      [] {
+        PermutohedralLattice({0.0f, 0.0f, 40000.0f, 0.0f}, 2, 2);
+      },
+      "16-bit lattice keys");
+  testing::expect_throw_with<ShapeError>(
+      [] {
+        PermutohedralLattice({0.0f, std::nanf("")}, 2, 1);
+      },
+      "not finite");
   const PermutohedralLattice lattice({0.0f, 1.0f}, 2, 1);
   testing::expect_throw_with<ShapeError>(
       [&] {

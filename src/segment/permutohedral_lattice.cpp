@@ -12,6 +12,9 @@ namespace tagclip {
 namespace {
 
 constexpr int kMaxDims = 16;
+// Lattice coordinates are stored as int16, as pydensecrf's; keep a margin for the corner
+// offsets (up to d + 1) and the neighbours' (d).
+constexpr float kMaxKeyMagnitude = 32767.0f - 2 * (kMaxDims + 1);
 
 // Round to nearest, ties to even, as SSE's cvtps2dq does in pydensecrf, for |v| < 2^22:
 // adding 1.5 * 2^23 leaves no fraction bits. (std::nearbyint is a libm call that saves and
@@ -157,6 +160,12 @@ PermutohedralLattice::PermutohedralLattice(const std::vector<float>& features, i
       const float v = round_to_even(down * elevated[i]);
       rem0[i] = v * up;
       sum += v;
+      if (!(std::abs(rem0[i]) <= kMaxKeyMagnitude)) {
+        throw ShapeError("permutohedral lattice: point " + std::to_string(p) +
+                         " has features too large for 16-bit lattice keys (pydensecrf's limit "
+                         "too: a 1-pixel position kernel fits images up to about 10000 pixels)"
+                         " or not finite");
+      }
     }
     // Rank of each coordinate's remainder: the permutation naming the enclosing simplex.
     std::fill(rank, rank + corners, 0);
