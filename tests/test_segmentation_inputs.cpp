@@ -60,8 +60,8 @@ TEST(SegmentationInputsTest, TagRecordsGiveTagsOrTheBestClass) {
   ASSERT_EQ(images.size(), 3u);
   EXPECT_EQ(images[0].input.path, "p/one.jpg");
   EXPECT_EQ(images[0].input.id, "one");
-  EXPECT_EQ(*images[0].labels, (std::vector<int64_t>{11, 7}));
-  EXPECT_EQ(*images[1].labels, (std::vector<int64_t>{1}));  // "b", the highest score
+  EXPECT_EQ(*images[0].labels, (std::vector<int64_t>{7, 11}));  // ascending, as --labels-out
+  EXPECT_EQ(*images[1].labels, (std::vector<int64_t>{1}));      // "b", the highest score
   EXPECT_EQ(images[2].input.problem, "not tagged in " + jsonl + ": cannot decode");
 }
 

@@ -34,6 +34,17 @@ TEST(TagRecord, JsonRoundTripsInTheOutputLayout) {
   EXPECT_TRUE(back.tagged());
 }
 
+TEST(TagRecord, SplitLabelsAreTheTagsAscendingOrTheBestClass) {
+  TagRecord record = tagged_record();  // tags dog (1) then person (2)
+  std::swap(record.tags[0], record.tags[1]);
+  EXPECT_EQ(record.tag_indices(), (std::vector<int64_t>{2, 1}));
+  EXPECT_EQ(record.split_labels(), (std::vector<int64_t>{1, 2}));
+  record.tags.clear();
+  EXPECT_EQ(record.split_labels(), (std::vector<int64_t>{1}));  // dog, the highest score
+  record.error = "cannot decode";
+  EXPECT_TRUE(record.split_labels().empty());
+}
+
 TEST(TagRecord, ErrorRecordsHoldImageAndErrorOnly) {
   TagRecord failed;
   failed.image = "broken.jpg";

@@ -44,14 +44,6 @@ void create_folder(const std::string& dir) {
   if (ec) throw UsageError(dir + ": cannot create folder: " + ec.message());
 }
 
-// Labels of an image whose labels were not given: its tags, or its best class when none
-// passed (what `tag --labels-out` writes). Fills `record` for the JSON output.
-std::vector<int64_t> labels_from_tagging(const TaggedImage& tagged) {
-  std::vector<int64_t> labels = tagged.record.tag_indices();
-  if (labels.empty() && tagged.record.arg_max()) labels.push_back(*tagged.record.arg_max());
-  return labels;
-}
-
 // Writes the requested files of a segmented image; each is whole or absent.
 void write_outputs(const SegmentedImage& result, const OutputPaths& paths,
                    const std::vector<std::string>& class_names) {
@@ -141,7 +133,7 @@ SegmentRunSummary run_segmentation(const std::vector<LabelledImage>& images,
         result.error = tagged.record.error;
       } else {
         result = segmenter.segment_image(
-            tagged.rgb, labels_from_tagging(tagged), image.input.path,
+            tagged.rgb, tagged.record.split_labels(), image.input.path,
             segmenter.config().crf ? cv::imread(image.input.path, cv::IMREAD_COLOR) : cv::Mat());
       }
     } else {

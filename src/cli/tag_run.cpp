@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -18,8 +19,9 @@ namespace tagclip::cli {
 namespace {
 
 // One line of the reference's split format; the arg max when no tag survived.
-std::string labels_line(const std::string& id, const std::vector<int64_t>& labels,
-                        int64_t fallback) {
+std::string labels_line(const std::string& id, std::vector<int64_t> labels, int64_t fallback) {
+  // Ascending, as classify.py --save_file lists them: CLIP-ES keeps this order for its keys.
+  std::sort(labels.begin(), labels.end());
   std::string line = id;
   for (int64_t index : labels) line += " " + std::to_string(index);
   if (labels.empty()) line += " " + std::to_string(fallback);

@@ -1,5 +1,7 @@
 #include "tagclip/core/tag_record.h"
 
+#include <algorithm>
+
 namespace tagclip {
 
 std::vector<int64_t> TagRecord::tag_indices() const {
@@ -13,6 +15,16 @@ std::optional<int64_t> TagRecord::arg_max() const {
   for (size_t k = 0; k < scores.size(); ++k)
     if (!best || scores[k].second > scores[*best].second) best = static_cast<int64_t>(k);
   return best;
+}
+
+std::vector<int64_t> TagRecord::split_labels() const {
+  if (!tagged()) return {};
+  std::vector<int64_t> labels = tag_indices();
+  std::sort(labels.begin(), labels.end());
+  labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+  if (labels.empty())
+    if (const auto best = arg_max()) labels.push_back(*best);
+  return labels;
 }
 
 nlohmann::ordered_json to_json(const TagRecord& record) {

@@ -67,9 +67,7 @@ std::vector<LabelledImage> read_labels_from_tag_records(const std::string& jsonl
       image.input.problem = "not tagged in " + jsonl_path + ": " + record.error;
       image.labels = std::vector<int64_t>{};
     } else {
-      std::vector<int64_t> labels = record.tag_indices();
-      if (labels.empty() && record.arg_max()) labels.push_back(*record.arg_max());
-      image.labels = std::move(labels);
+      image.labels = record.split_labels();
     }
     images.push_back(std::move(image));
   }

@@ -36,6 +36,10 @@ struct TagRecord {
   // Index of the highest score (the first on ties): the label the reference's split format
   // falls back to when no tag passes. nullopt without scores.
   std::optional<int64_t> arg_max() const;
+  // The labels the authors' split format gives this record (classify.py --save_file, what
+  // CLIP-ES reads): the tags' indices in ascending order, or the arg max alone when no tag
+  // passed. Empty for a record with an error.
+  std::vector<int64_t> split_labels() const;
 };
 
 // A JSON value that is not a record: `what()` says which field, e.g. 'no "image" string'.

@@ -26,10 +26,11 @@ std::vector<LabelledImage> read_labelled_split_file(const std::string& split_fil
                                                     const std::string& image_root,
                                                     const std::string& extension = ".jpg");
 
-// The JSON Lines of `tagclip tag`: each record's image with its tags' indices (tag order),
-// or, when no tag passed, the index of its highest score, as `tag --labels-out` writes. A
-// record with an error keeps it as the input's problem. Throws UsageError naming the file
-// and line for an unreadable file or a line that is not a tag record.
+// The JSON Lines of `tagclip tag`: each record's image with the labels `tag --labels-out`
+// would write for it (TagRecord::split_labels: its tags' indices ascending, or its highest
+// score's when no tag passed). A record with an error keeps it as the input's problem.
+// Throws UsageError naming the file and line for an unreadable file or a line that is not
+// a tag record.
 std::vector<LabelledImage> read_labels_from_tag_records(const std::string& jsonl_path);
 
 }  // namespace tagclip
