@@ -239,7 +239,7 @@ TEST_F(EvalSegCommand, WithCrfScoresTheLibrarysCrfMasks) {
     const testing::CommandResult run =
         eval_seg("voc", "cams",
                  "--dataset voc --with-crf --ext .png --image-root " + images +
-                     (quirk ? "" : " --plain-image"));
+                     (quirk ? "" : " --crf-plain-image"));
     ASSERT_EQ(run.exit_code, 0) << stderr_text();
     EXPECT_DOUBLE_EQ(report()["mIoU"].get<double>(), scores.mean_iou);
     EXPECT_DOUBLE_EQ(report()["pixel_accuracy"].get<double>(), scores.pixel_accuracy);

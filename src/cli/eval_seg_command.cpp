@@ -402,7 +402,7 @@ void register_eval_seg_command(CLI::App& app, int& exit_code) {
                 "CAM files: score the dense CRF's masks (needs --image-root)");
   cmd->add_option("--image-root", o->image_root, "--with-crf: folder of the images (<id> + --ext)");
   cmd->add_option("--ext", o->extension, "--with-crf: image extension")->capture_default_str();
-  cmd->add_flag("--plain-image", o->plain_image,
+  cmd->add_flag("--crf-plain-image", o->plain_image,
                 "--with-crf: give the CRF the plain image instead of the reference's wrapped "
                 "mean-subtracted one");
   cmd->add_flag("--allow-missing", o->allow_missing,
