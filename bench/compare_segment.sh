@@ -41,15 +41,14 @@ for f in os.listdir(sys.argv[1]):
   seg=("$build/tagclip" segment --model "$model" --bpe "$bpe" --threads "$threads" --classes voc
        --labels "$labels" --image-root "$images")
   maps_ms=$("${seg[@]}" --cams-out "$work/out/cams" 2>&1 >/dev/null | per_image)
-  start=$(date +%s.%N)
-  "$build/tagclip" eval-seg --predictions "$work/out/cams" --gt-root "$work/out/gt" \
-    --split-file "$labels" --dataset voc --with-crf --image-root "$images" >/dev/null 2>&1
-  crf_ms=$(awk -v s="$start" -v e="$(date +%s.%N)" -v n="$count" 'BEGIN { printf "%.1f", 1e3 * (e - s) / n }')
+  crf_ms=$("$build/tagclip" eval-seg --predictions "$work/out/cams" --gt-root "$work/out/gt" \
+    --split-file "$labels" --dataset voc --with-crf --image-root "$images" --threads 1 \
+    2>&1 >/dev/null | per_image)
   ref=$(/usr/bin/python3 bench/reference_segment_time.py --reference "$reference" --model "$model" \
     --images "$images" --labels "$labels" --threads "$threads" 2>/dev/null)
   ref_maps=$(sed -n 's/reference cams per image: \([0-9.]*\) ms/\1/p' <<<"$ref")
   ref_crf=$(sed -n 's/reference crf per image: \([0-9.]*\) ms/\1/p' <<<"$ref")
   echo "$size | $maps_ms ms | $ref_maps ms | $(ratio "$ref_maps" "$maps_ms") | $crf_ms ms | $ref_crf ms | $(ratio "$ref_crf" "$crf_ms")"
 done
-echo "($count images per size, 2 labels each, $threads threads for the maps; tagclip's CRF time is"
-echo " the whole eval-seg --with-crf process per image: reading maps, CRF and scoring, as crf())"
+echo "($count images per size, 2 labels each; $threads threads for the maps, one for the CRF on both"
+echo " sides; CRF time per image covers reading the maps and image, the CRF and scoring, as crf())"

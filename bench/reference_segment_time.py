@@ -22,10 +22,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "scripts", "golden"))
 
 
 def time_cams(clip_es, model_path, images, labels, out_dir):
-    import torch
-    import clip
     from make_cams_golden import install_stubs, load_script, vocabulary
-    install_stubs()
+    install_stubs()  # before clip: its tokenizer imports ftfy
+    import clip
     module = load_script(clip_es, "voc")
     model, _ = clip.load(model_path, device="cpu")
     fg_names, bg_names = vocabulary(module, "voc")
