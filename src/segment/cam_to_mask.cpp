@@ -52,6 +52,22 @@ std::vector<float> max_over_maps(const ClassCams& cams, const std::vector<float>
   return best;
 }
 
+// The arg max step of eval_cam.py: maps first..K-1 in order replace `best` ([H * W], the
+// running maximum) where they beat it, and their key + 1 goes into the mask.
+void take_larger_maps(const ClassCams& cams, const std::vector<float>& maps, size_t first,
+                      std::vector<float>& best, LabelMask& mask) {
+  const size_t plane = plane_size(cams);
+  for (size_t k = first; k < cams.keys.size(); ++k) {
+    const uint8_t label = label_of_key(cams.keys[k]);
+    const float* map = maps.data() + k * plane;
+    for (size_t p = 0; p < plane; ++p)
+      if (beats(map[p], best[p])) {
+        best[p] = map[p];
+        mask.labels[p] = label;
+      }
+  }
+}
+
 }  // namespace
 
 const char* cam_kind_name(CamKind kind) {
@@ -100,20 +116,10 @@ std::vector<float> background_scores(const ClassCams& cams, const std::vector<fl
 
 LabelMask mask_from_cams(const ClassCams& cams, const std::vector<float>& maps,
                          const BackgroundScore& background) {
-  const std::vector<float> background_row = background_scores(cams, maps, background);
-  const size_t plane = plane_size(cams), K = cams.keys.size();
-  std::vector<uint8_t> key_labels(K);
-  for (size_t k = 0; k < K; ++k) key_labels[k] = label_of_key(cams.keys[k]);
-  LabelMask mask{cams.height, cams.width, std::vector<uint8_t>(plane, 0)};
-  std::vector<float> best = background_row;
-  for (size_t k = 0; k < K; ++k) {
-    const float* map = maps.data() + k * plane;
-    for (size_t p = 0; p < plane; ++p)
-      if (beats(map[p], best[p])) {
-        best[p] = map[p];
-        mask.labels[p] = key_labels[k];
-      }
-  }
+  // Background is row 0 of the arg max: it wins every tie.
+  std::vector<float> best = background_scores(cams, maps, background);
+  LabelMask mask{cams.height, cams.width, std::vector<uint8_t>(plane_size(cams), 0)};
+  take_larger_maps(cams, maps, 0, best, mask);
   return mask;
 }
 
@@ -123,20 +129,12 @@ LabelMask mask_from_cams(const ClassCams& cams, double bg_power) {
 
 LabelMask mask_from_cams_without_background(const ClassCams& cams, const std::vector<float>& maps) {
   check_maps(cams, maps);
-  const size_t plane = plane_size(cams), K = cams.keys.size();
-  if (K == 0) throw ShapeError("no class maps: a mask without background needs at least one");
-  std::vector<uint8_t> key_labels(K);
-  for (size_t k = 0; k < K; ++k) key_labels[k] = label_of_key(cams.keys[k]);
-  LabelMask mask{cams.height, cams.width, std::vector<uint8_t>(plane, key_labels[0])};
+  const size_t plane = plane_size(cams);
+  if (cams.keys.empty())
+    throw ShapeError("no class maps: a mask without background needs at least one");
+  LabelMask mask{cams.height, cams.width, std::vector<uint8_t>(plane, label_of_key(cams.keys[0]))};
   std::vector<float> best(maps.begin(), maps.begin() + static_cast<std::ptrdiff_t>(plane));
-  for (size_t k = 1; k < K; ++k) {
-    const float* map = maps.data() + k * plane;
-    for (size_t p = 0; p < plane; ++p)
-      if (beats(map[p], best[p])) {
-        best[p] = map[p];
-        mask.labels[p] = key_labels[k];
-      }
-  }
+  take_larger_maps(cams, maps, 1, best, mask);
   return mask;
 }
 
