@@ -13,6 +13,7 @@
 #include "tagclip/model/tokenizer.h"
 #include "tagclip/pipeline/clip_es_cams.h"
 #include "tagclip/segment/cam_to_mask.h"
+#include "tagclip/segment/crf_mask.h"
 
 namespace tagclip {
 namespace {
@@ -111,12 +112,8 @@ SegmentedImage Segmenter::segment_decoded(const cv::Mat& rgb8, const std::vector
   cv::Mat bgr = crf_bgr;
   if (bgr.empty() || bgr.rows != rgb8.rows || bgr.cols != rgb8.cols)
     cv::cvtColor(rgb8, bgr, cv::COLOR_RGB2BGR);
-  const std::vector<float> probabilities =
-      crf_probabilities(out.cams, out.cams.attn_highres, s.has_background);
-  const int channels = static_cast<int>(out.cams.keys.size()) + (s.has_background ? 1 : 0);
-  const std::vector<uint8_t> channel =
-      dense_crf_labels(bgr, probabilities, channels, s.config.crf_options);
-  out.mask = mask_from_channels(out.cams, channel, s.has_background);
+  out.mask = crf_mask_from_cams(bgr, out.cams, out.cams.attn_highres, s.has_background,
+                                s.config.crf_options);
   return out;
 }
 

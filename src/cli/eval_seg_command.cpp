@@ -22,6 +22,7 @@
 #include "tagclip/eval/segmentation_metrics.h"
 #include "tagclip/segment/cam_file.h"
 #include "tagclip/segment/cam_to_mask.h"
+#include "tagclip/segment/crf_mask.h"
 #include "tagclip/segment/dense_crf.h"
 #include "tagclip/segment/label_mask.h"
 
@@ -180,11 +181,7 @@ void score_image(const EvalSegOptions& o, const Setup& setup, const std::string&
     const cv::Mat bgr = cv::imread(image_path, cv::IMREAD_COLOR);
     if (bgr.empty()) throw ImageError(image_path, "cannot read the image");
     check_size(bgr.rows, bgr.cols, image_path);
-    const bool background = !setup.cocostuff;
-    const std::vector<float> probabilities = crf_probabilities(cams, maps, background);
-    const int channels = static_cast<int>(cams.keys.size()) + (background ? 1 : 0);
-    const std::vector<uint8_t> labels = dense_crf_labels(bgr, probabilities, channels, setup.crf);
-    const LabelMask mask = mask_from_channels(cams, labels, background);
+    const LabelMask mask = crf_mask_from_cams(bgr, cams, maps, !setup.cocostuff, setup.crf);
     add(matrices[0], setup.cocostuff ? coarse(mask) : mask);
     return;
   }
