@@ -11,7 +11,6 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <optional>
 #include <thread>
 
@@ -20,11 +19,8 @@
 #include "tagclip/core/vocabularies.h"
 #include "tagclip/errors.h"
 #include "tagclip/eval/segmentation_metrics.h"
-#include "tagclip/segment/cam_file.h"
 #include "tagclip/segment/cam_to_mask.h"
-#include "tagclip/segment/crf_mask.h"
-#include "tagclip/segment/dense_crf.h"
-#include "tagclip/segment/label_mask.h"
+#include "tagclip/segment/segmentation_scoring.h"
 
 namespace tagclip::cli {
 namespace {
@@ -51,11 +47,7 @@ constexpr size_t kListedIds = 10;
 // What is being scored, fixed before the first image.
 struct Setup {
   std::vector<std::string> class_names;  // [n_class]
-  bool cocostuff = false;
-  bool cams = false;  // npz CAM files, else PNG masks
-  CamKind cam_kind = CamKind::kAttnHighres;
-  std::vector<BackgroundScore> backgrounds;  // one matrix each (several with --bg-sweep)
-  DenseCrfOptions crf;
+  SegmentationScoring scoring;
 };
 
 std::vector<std::string> read_split_ids(const std::string& path) {
@@ -99,7 +91,7 @@ Setup make_setup(const EvalSegOptions& o, const std::vector<std::string>& ids, b
   if (o.dataset.empty() == (o.num_classes == 0))
     throw UsageError("give --dataset voc|coco|cocostuff or --num-classes N (one of them)");
   if (o.dataset == "cocostuff") {
-    setup.cocostuff = true;
+    setup.scoring.cocostuff = true;
     setup.class_names = cocostuff_coarse_names();
   } else if (!o.dataset.empty()) {
     setup.class_names = {"background"};
@@ -110,94 +102,42 @@ Setup make_setup(const EvalSegOptions& o, const std::vector<std::string>& ids, b
       setup.class_names.push_back("class " + std::to_string(c));
   }
   // The kind of predictions: CAM files when the first id has one, else PNG masks.
-  setup.cams = o.with_crf || fs::exists(fs::path(o.predictions) / (ids.front() + ".npz"));
-  setup.cam_kind = o.cam_key == "highres" ? CamKind::kHighres : CamKind::kAttnHighres;
-  if (!setup.cams && (o.bg_sweep || o.bg_constant || power_given))
+  SegmentationScoring& scoring = setup.scoring;
+  scoring.predictions_dir = o.predictions;
+  scoring.gt_root = o.gt_root;
+  scoring.cams = o.with_crf || fs::exists(fs::path(o.predictions) / (ids.front() + ".npz"));
+  scoring.cam_kind = o.cam_key == "highres" ? CamKind::kHighres : CamKind::kAttnHighres;
+  if (!scoring.cams && (o.bg_sweep || o.bg_constant || power_given))
     throw UsageError("--bg-power, --bg-constant and --bg-sweep apply to CAM files (.npz); " +
                      o.predictions + " holds masks (no " + ids.front() + ".npz)");
   if (o.bg_sweep + o.bg_constant.has_value() + power_given > 1)
     throw UsageError("give one of --bg-power, --bg-constant, --bg-sweep");
-  if (setup.cocostuff && (o.bg_sweep || o.bg_constant || power_given))
+  if (scoring.cocostuff && (o.bg_sweep || o.bg_constant || power_given))
     throw UsageError("COCO-Stuff has no background row: --bg-* options do not apply");
   if (o.with_crf && (o.bg_sweep || o.bg_constant || o.bg_power != 1.0))
     throw UsageError("--with-crf uses the reference's background (1 - max)^1: drop --bg-*");
   if (o.with_crf && o.image_root.empty()) throw UsageError("--with-crf needs --image-root DIR");
   if (!(o.bg_power > 0) || !std::isfinite(o.bg_power))
     throw UsageError("--bg-power must be a positive number");
+  scoring.backgrounds.clear();
   if (o.bg_sweep) {
-    for (int t : kSweepPowers) setup.backgrounds.push_back(BackgroundScore::power(t));
+    for (int t : kSweepPowers) scoring.backgrounds.push_back(BackgroundScore::power(t));
   } else {
-    setup.backgrounds.push_back(o.bg_constant ? BackgroundScore::constant(*o.bg_constant)
-                                              : BackgroundScore::power(o.bg_power));
+    scoring.backgrounds.push_back(o.bg_constant ? BackgroundScore::constant(*o.bg_constant)
+                                                : BackgroundScore::power(o.bg_power));
   }
-  setup.crf.reference_image_quirk = !o.plain_image;
+  scoring.with_crf = o.with_crf;
+  scoring.image_root = o.image_root;
+  scoring.image_extension = o.extension;
+  scoring.crf.reference_image_quirk = !o.plain_image;
   return setup;
-}
-
-std::string prediction_file(const EvalSegOptions& o, const Setup& setup, const std::string& id) {
-  return (fs::path(o.predictions) / (id + (setup.cams ? ".npz" : ".png"))).string();
-}
-
-// Scores one image into `matrices` (one per background rule). Throws Error naming the
-// files on a read failure or a size mismatch.
-void score_image(const EvalSegOptions& o, const Setup& setup, const std::string& id,
-                 std::vector<ConfusionMatrix>& matrices) {
-  const std::string truth_path = (fs::path(o.gt_root) / (id + ".png")).string();
-  LabelMask truth = read_label_mask_png(truth_path);
-  if (setup.cocostuff)
-    for (uint8_t& v : truth.labels) v = cocostuff_fine182_to_coarse()[v];
-  const std::string prediction_path = prediction_file(o, setup, id);
-  auto check_size = [&](int height, int width, const std::string& path) {
-    if (height != truth.height || width != truth.width)
-      throw Error(path + " is " + std::to_string(width) + "x" + std::to_string(height) + ", " +
-                  truth_path + " " + std::to_string(truth.width) + "x" +
-                  std::to_string(truth.height));
-  };
-  auto add = [&](ConfusionMatrix& matrix, const LabelMask& mask) {
-    try {
-      matrix.add(truth.labels, mask.labels);
-    } catch (const Error& e) {
-      throw Error(prediction_path + ": " + e.what());
-    }
-  };
-  // COCO-Stuff masks and maps give class k as k + 1: the 171 classes -> 27 coarse ids.
-  auto coarse = [&](LabelMask mask) {
-    for (uint8_t& v : mask.labels) v = v == 0 ? 255 : cocostuff_fine171_to_coarse()[v - 1];
-    return mask;
-  };
-
-  if (!setup.cams) {
-    const LabelMask mask = read_label_mask_png(prediction_path);
-    check_size(mask.height, mask.width, prediction_path);
-    add(matrices[0], setup.cocostuff ? coarse(mask) : mask);
-    return;
-  }
-  const ClassCams cams = read_cam_file(prediction_path, setup.cam_kind == CamKind::kHighres);
-  check_size(cams.height, cams.width, prediction_path);
-  const std::vector<float>& maps = cam_maps(cams, setup.cam_kind);
-  if (o.with_crf) {
-    const std::string image_path = (fs::path(o.image_root) / (id + o.extension)).string();
-    // As cv2.imread(path, IMREAD_COLOR): BGR, EXIF orientation applied.
-    const cv::Mat bgr = cv::imread(image_path, cv::IMREAD_COLOR);
-    if (bgr.empty()) throw ImageError(image_path, "cannot read the image");
-    check_size(bgr.rows, bgr.cols, image_path);
-    const LabelMask mask = crf_mask_from_cams(bgr, cams, maps, !setup.cocostuff, setup.crf);
-    add(matrices[0], setup.cocostuff ? coarse(mask) : mask);
-    return;
-  }
-  if (setup.cocostuff) {
-    add(matrices[0], coarse(mask_from_cams_without_background(cams, maps)));
-    return;
-  }
-  for (size_t b = 0; b < setup.backgrounds.size(); ++b)
-    add(matrices[b], mask_from_cams(cams, maps, setup.backgrounds[b]));
 }
 
 // Scores every id on `threads` threads; the first error stops the run and is rethrown.
 std::vector<ConfusionMatrix> score_all(const EvalSegOptions& o, const Setup& setup,
                                        const std::vector<std::string>& ids) {
   const int n_class = static_cast<int>(setup.class_names.size());
-  std::vector<ConfusionMatrix> total(setup.backgrounds.size(), ConfusionMatrix(n_class));
+  std::vector<ConfusionMatrix> total(setup.scoring.backgrounds.size(), ConfusionMatrix(n_class));
   ProgressReporter progress(ids.size(), stderr_is_terminal(),
                             spdlog::get_level() > spdlog::level::info, "scored");
   std::atomic<size_t> next{0};
@@ -205,16 +145,16 @@ std::vector<ConfusionMatrix> score_all(const EvalSegOptions& o, const Setup& set
   std::mutex mutex;
   std::string first_error;
   auto work = [&] {
-    std::vector<ConfusionMatrix> local(setup.backgrounds.size(), ConfusionMatrix(n_class));
+    std::vector<ConfusionMatrix> local(setup.scoring.backgrounds.size(), ConfusionMatrix(n_class));
     for (size_t k = next++; k < ids.size() && !failed; k = next++) {
       try {
-        score_image(o, setup, ids[k], local);
+        score_segmentation_image(setup.scoring, ids[k], local);
       } catch (const std::exception& e) {
         // A ShapeError (maps that do not fit a mask) does not know the file it came from.
         const bool shape = dynamic_cast<const ShapeError*>(&e) != nullptr;
         std::lock_guard<std::mutex> lock(mutex);
         if (!failed.exchange(true))
-          first_error = (shape ? prediction_file(o, setup, ids[k]) + ": " : "") + e.what();
+          first_error = (shape ? setup.scoring.prediction_path(ids[k]) + ": " : "") + e.what();
         return;
       }
       std::lock_guard<std::mutex> lock(mutex);
@@ -277,14 +217,13 @@ int run_eval_seg(const EvalSegOptions& o, bool power_given) {
   const Setup setup = make_setup(o, ids, power_given);
   // Every file first: a missing one fails in a second, not after an hour of scoring.
   std::vector<std::string> missing, kept;
-  const std::string extension = setup.cams ? ".npz" : ".png";
   for (const std::string& id : ids) {
-    const fs::path prediction = fs::path(o.predictions) / (id + extension);
-    const fs::path truth = fs::path(o.gt_root) / (id + ".png");
+    const std::string prediction = setup.scoring.prediction_path(id);
+    const std::string truth = setup.scoring.ground_truth_path(id);
     if (!fs::exists(prediction))
-      missing.push_back(prediction.string());
+      missing.push_back(prediction);
     else if (!fs::exists(truth))
-      missing.push_back(truth.string());
+      missing.push_back(truth);
     else
       kept.push_back(id);
   }
@@ -296,9 +235,10 @@ int run_eval_seg(const EvalSegOptions& o, bool power_given) {
       return kExitSomeImagesFailed;
     }
   }
-  spdlog::info("scoring {} images: {} from {} against {} ({} classes)", kept.size(),
-               setup.cams ? std::string(cam_kind_name(setup.cam_kind)) + " CAMs" : "masks",
-               o.predictions, o.gt_root, setup.class_names.size());
+  spdlog::info(
+      "scoring {} images: {} from {} against {} ({} classes)", kept.size(),
+      setup.scoring.cams ? std::string(cam_kind_name(setup.scoring.cam_kind)) + " CAMs" : "masks",
+      o.predictions, o.gt_root, setup.class_names.size());
 
   std::vector<ConfusionMatrix> matrices;
   try {
@@ -313,13 +253,15 @@ int run_eval_seg(const EvalSegOptions& o, bool power_given) {
   for (size_t b = 0; b < matrices.size(); ++b) {
     const double miou = segmentation_scores(matrices[b]).mean_iou;
     if (matrices.size() > 1) {
-      std::cout << "bg power " << setup.backgrounds[b].value << ": mIoU " << percent(miou) << "\n";
-      sweep.push_back({{"power", setup.backgrounds[b].value}, {"mIoU", number_or_null(miou)}});
+      std::cout << "bg power " << setup.scoring.backgrounds[b].value << ": mIoU " << percent(miou)
+                << "\n";
+      sweep.push_back(
+          {{"power", setup.scoring.backgrounds[b].value}, {"mIoU", number_or_null(miou)}});
     }
     if (miou > segmentation_scores(matrices[best]).mean_iou) best = b;
   }
   if (matrices.size() > 1)
-    std::cout << "best bg power: " << setup.backgrounds[best].value << "\n\n";
+    std::cout << "best bg power: " << setup.scoring.backgrounds[best].value << "\n\n";
   const SegmentationScores scores = segmentation_scores(matrices[best]);
   std::cout << format_table(setup, scores) << std::flush;
 
@@ -340,12 +282,13 @@ int run_eval_seg(const EvalSegOptions& o, bool power_given) {
     json["missing"] = missing.size();
     json["predictions"] = o.predictions;
     json["ground_truth"] = o.gt_root;
-    json["kind"] = setup.cams ? "cams" : "masks";
-    if (setup.cams) {
-      json["cam_key"] = cam_kind_name(setup.cam_kind);
-      if (!setup.cocostuff) json["background"] = background_json(setup.backgrounds[best]);
+    json["kind"] = setup.scoring.cams ? "cams" : "masks";
+    if (setup.scoring.cams) {
+      json["cam_key"] = cam_kind_name(setup.scoring.cam_kind);
+      if (!setup.scoring.cocostuff)
+        json["background"] = background_json(setup.scoring.backgrounds[best]);
       json["crf"] = o.with_crf;
-      if (o.with_crf) json["crf_reference_image_quirk"] = setup.crf.reference_image_quirk;
+      if (o.with_crf) json["crf_reference_image_quirk"] = setup.scoring.crf.reference_image_quirk;
     }
     if (matrices.size() > 1) json["sweep"] = sweep;
     std::ofstream out(o.report_json);
