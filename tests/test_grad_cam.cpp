@@ -8,7 +8,7 @@
 
 #include "tagclip/errors.h"
 #include "tagclip/model/clip_model.h"
-#include "tagclip/model/transformer_block_split.h"
+#include "tagclip/model/transformer_block.h"
 #include "tagclip/pipeline/grad_cam.h"
 #include "test_support.h"
 
@@ -95,8 +95,8 @@ TEST(GradCamSplitBlock, EqualsTheWholeBlockInFloat32) {
   at::Tensor whole_attention, split_attention;
   const at::Tensor whole =
       residual_block_forward(x, last, vision.heads(), at::Tensor(), &whole_attention);
-  const at::Tensor split = residual_block_after_ln_1(x, residual_block_ln_1(x, last), last,
-                                                     vision.heads(), &split_attention);
+  const at::Tensor split = residual_block_after_ln_1(
+      x, residual_block_ln_1(x, last), last, vision.heads(), at::Tensor(), &split_attention);
   EXPECT_TRUE(at::equal(whole, split));
   EXPECT_TRUE(at::equal(whole_attention, split_attention));
 }

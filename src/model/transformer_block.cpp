@@ -30,16 +30,29 @@ ResidualBlockWeights ResidualBlockWeights::from_state(const StateDict& state,
   return w;
 }
 
-at::Tensor residual_block_forward(const at::Tensor& x, const ResidualBlockWeights& w, int64_t heads,
-                                  const at::Tensor& additive_mask, at::Tensor* attention) {
+namespace {
+
+// LayerNorm in float32 for float16 and float32 inputs, as CLIP's LayerNorm subclass does; a
+// float64 input keeps float64, so gradients checked by finite differences are not drowned
+// in float32 rounding.
+at::Tensor layer_norm_at_least_fp32(const at::Tensor& x, const at::Tensor& weight,
+                                    const at::Tensor& bias) {
+  const at::ScalarType type = at::promote_types(x.scalar_type(), at::kFloat);
+  return at::layer_norm(x.to(type), {x.size(-1)}, weight.to(type), bias.to(type), 1e-5)
+      .to(x.scalar_type());
+}
+
+}  // namespace
+
+at::Tensor residual_block_ln_1(const at::Tensor& x, const ResidualBlockWeights& w) {
+  return layer_norm_at_least_fp32(x, w.ln_1_weight, w.ln_1_bias);
+}
+
+at::Tensor residual_block_after_ln_1(const at::Tensor& x, const at::Tensor& normed_1,
+                                     const ResidualBlockWeights& w, int64_t heads,
+                                     const at::Tensor& additive_mask, at::Tensor* attention) {
   const int64_t batch = x.size(0), tokens = x.size(1), width = x.size(2);
   const int64_t head_dim = width / heads;
-
-  // LayerNorm in fp32 whatever the compute dtype, as CLIP's LayerNorm subclass does.
-  const at::Tensor normed_1 =
-      at::layer_norm(x.to(at::kFloat), {width}, w.ln_1_weight.to(at::kFloat),
-                     w.ln_1_bias.to(at::kFloat), 1e-5)
-          .to(x.scalar_type());
   // [B, T, 3W] -> three [B, heads, T, head_dim]
   const at::Tensor qkv = at::linear(normed_1, w.in_proj_weight, w.in_proj_bias)
                              .view({batch, tokens, 3, heads, head_dim})
@@ -63,16 +76,18 @@ at::Tensor residual_block_forward(const at::Tensor& x, const ResidualBlockWeight
   // [B, heads, T, head_dim] -> [B, T, W]
   const at::Tensor context =
       at::matmul(probabilities, v).transpose(1, 2).reshape({batch, tokens, width});
-  at::Tensor out = x + at::linear(context, w.out_proj_weight, w.out_proj_bias);
+  const at::Tensor out = x + at::linear(context, w.out_proj_weight, w.out_proj_bias);
 
-  const at::Tensor normed_2 =
-      at::layer_norm(out.to(at::kFloat), {width}, w.ln_2_weight.to(at::kFloat),
-                     w.ln_2_bias.to(at::kFloat), 1e-5)
-          .to(x.scalar_type());
+  const at::Tensor normed_2 = layer_norm_at_least_fp32(out, w.ln_2_weight, w.ln_2_bias);
   at::Tensor hidden = at::linear(normed_2, w.c_fc_weight, w.c_fc_bias);
   hidden = hidden * at::sigmoid(hidden * 1.702);  // QuickGELU
-  out += at::linear(hidden, w.c_proj_weight, w.c_proj_bias);
-  return out;
+  return out + at::linear(hidden, w.c_proj_weight, w.c_proj_bias);
+}
+
+at::Tensor residual_block_forward(const at::Tensor& x, const ResidualBlockWeights& w, int64_t heads,
+                                  const at::Tensor& additive_mask, at::Tensor* attention) {
+  return residual_block_after_ln_1(x, residual_block_ln_1(x, w), w, heads, additive_mask,
+                                   attention);
 }
 
 }  // namespace tagclip

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "tagclip/errors.h"
-#include "tagclip/model/transformer_block_split.h"
+#include "tagclip/model/transformer_block.h"
 
 namespace tagclip {
 
@@ -52,18 +52,16 @@ at::Tensor last_block_probabilities(const LastVisionBlock& last, const at::Tenso
         c10::str(tokens.sizes()) + " and " + c10::str(normed_1.sizes()));
   const int64_t width = tokens.size(2);
   at::Tensor block_attention;
-  at::Tensor x = residual_block_after_ln_1(tokens, normed_1, last.block, last.heads,
+  at::Tensor x = residual_block_after_ln_1(tokens, normed_1, last.block, last.heads, at::Tensor(),
                                            attention != nullptr ? &block_attention : nullptr);
   if (attention != nullptr) *attention = block_attention[0].to(at::kFloat);
-  // ln_post on every token (float32, or float64 for a float64 model), then the mean of the
-  // patch tokens: [1, W] -> [1, E].
-  const at::ScalarType norm_type = at::promote_types(tokens.scalar_type(), at::kFloat);
-  x = at::layer_norm(x.to(norm_type), {width}, last.ln_post_weight.to(norm_type),
-                     last.ln_post_bias.to(norm_type), 1e-5)
+  // ln_post and the similarities in float32 at least (float64 when the model runs in it).
+  const at::ScalarType wide_type = at::promote_types(tokens.scalar_type(), at::kFloat);
+  // ln_post on every token, then the mean of the patch tokens: [1, W] -> [1, E].
+  x = at::layer_norm(x.to(wide_type), {width}, last.ln_post_weight.to(wide_type),
+                     last.ln_post_bias.to(wide_type), 1e-5)
           .to(tokens.scalar_type());
-  // The similarities in float32 at least (float64 when the model runs in it).
-  const at::ScalarType similarity_type = at::promote_types(tokens.scalar_type(), at::kFloat);
-  at::Tensor image = at::matmul(x.slice(1, 1).mean(1), last.proj).to(similarity_type);
+  at::Tensor image = at::matmul(x.slice(1, 1).mean(1), last.proj).to(wide_type);
   image = image / image.norm(2, 1, true);
   const at::Tensor text = text_features.to(image.options());
   const at::Tensor logits = logit_scale * at::matmul(image, (text / text.norm(2, 1, true)).t());
@@ -109,8 +107,8 @@ LastBlockGradients last_block_gradients(const LastVisionBlock& last, const at::T
 
 at::Tensor scale_cam_maps(const at::Tensor& maps) {
   if (maps.dim() != 3) throw ShapeError("CAMs must be [K, h, w], got " + c10::str(maps.sizes()));
-  at::Tensor shifted =
-      maps.to(at::kFloat) - std::get<0>(maps.to(at::kFloat).flatten(1).min(1)).view({-1, 1, 1});
+  const at::Tensor values = maps.to(at::kFloat);
+  const at::Tensor shifted = values - std::get<0>(values.flatten(1).min(1)).view({-1, 1, 1});
   // numpy adds the Python float 1e-7 to the float32 maximum in double, and the array
   // division rounds that denominator to float32.
   const at::Tensor top = std::get<0>(shifted.flatten(1).max(1)).to(at::kDouble);

@@ -23,6 +23,21 @@ struct ResidualBlockWeights {
                                          const at::TensorOptions& options);
 };
 
+// The block split at the output of ln_1, so a caller can differentiate with respect to that
+// activation (CLIP-ES's Grad-CAM hooks the last block's ln_1); residual_block_forward is
+// residual_block_after_ln_1(x, residual_block_ln_1(x)).
+// x: [B, T, W] -> ln_1(x) [B, T, W]; LayerNorm in float32 for float16 and float32 inputs, as
+// CLIP's LayerNorm subclass, float64 for float64 ones; the result in x's dtype.
+at::Tensor residual_block_ln_1(const at::Tensor& x, const ResidualBlockWeights& weights);
+
+// The rest of the block: x + attention(normed_1), then the MLP residual. normed_1: [B, T, W],
+// residual_block_ln_1(x) or a tensor standing in for it (a leaf with requires_grad); mask and
+// `attention` as for residual_block_forward. Records autograd when the inputs require grad
+// (call it outside inference mode for that).
+at::Tensor residual_block_after_ln_1(const at::Tensor& x, const at::Tensor& normed_1,
+                                     const ResidualBlockWeights& weights, int64_t heads,
+                                     const at::Tensor& additive_mask, at::Tensor* attention);
+
 // x: [B, T, W]. additive_mask: undefined, [T, T] or [B, T, T], added to the attention
 // logits of every head. heads: W / 64 for CLIP.
 // When `attention` is non-null it receives the head-averaged attention probabilities
