@@ -140,9 +140,15 @@ SegmentedImage Segmenter::segment_file(const std::string& path,
     failed.error = image_problem(e);
     return failed;
   }
+  return segment_decoded_file(rgb, labels, path);
+}
+
+SegmentedImage Segmenter::segment_decoded_file(const cv::Mat& rgb8,
+                                               const std::vector<int64_t>& labels,
+                                               const std::string& path) const {
   // The authors' CRF reads the file with cv2.imread: BGR, EXIF orientation applied.
   const cv::Mat crf_bgr = state_->config.crf ? cv::imread(path, cv::IMREAD_COLOR) : cv::Mat();
-  return segment_image(rgb, labels, path, crf_bgr);
+  return segment_image(rgb8, labels, path, crf_bgr);
 }
 
 const SegmenterConfig& Segmenter::config() const { return state_->config; }

@@ -76,6 +76,11 @@ class Segmenter {
   // labels (none, or out of range): the result's `error` says why.
   SegmentedImage segment_file(const std::string& path, const std::vector<int64_t>& labels) const;
 
+  // Segments pixels already decoded from the file at `path` (8-bit RGB, e.g. the Tagger's
+  // TaggedImage::rgb): with the CRF on, the file is read again as the authors' CRF reads it.
+  SegmentedImage segment_decoded_file(const cv::Mat& rgb8, const std::vector<int64_t>& labels,
+                                      const std::string& path) const;
+
   // Segments decoded pixels (8-bit RGB). crf_bgr: the image the CRF sees, as cv2.imread
   // reads the file (EXIF applied, BGR); empty: the RGB pixels are used.
   SegmentedImage segment_image(const cv::Mat& rgb8, const std::vector<int64_t>& labels,

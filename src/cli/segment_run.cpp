@@ -132,9 +132,8 @@ SegmentRunSummary run_segmentation(const std::vector<LabelledImage>& images,
         result.image = image.input.path;
         result.error = tagged.record.error;
       } else {
-        result = segmenter.segment_image(
-            tagged.rgb, tagged.record.split_labels(), image.input.path,
-            segmenter.config().crf ? cv::imread(image.input.path, cv::IMREAD_COLOR) : cv::Mat());
+        result = segmenter.segment_decoded_file(tagged.rgb, tagged.record.split_labels(),
+                                                image.input.path);
       }
     } else {
       result = segmenter.segment_file(image.input.path, *image.labels);

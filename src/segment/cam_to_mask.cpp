@@ -38,7 +38,8 @@ bool beats(float candidate, float best) {
   return !std::isnan(best) && (std::isnan(candidate) || candidate > best);
 }
 
-// max over the K maps per pixel, NaN-propagating like np.max; 0 for K = 0.
+// max over the K maps per pixel, NaN-propagating like np.max (beats lets a NaN in and never
+// out); 0 for K = 0.
 std::vector<float> max_over_maps(const ClassCams& cams, const std::vector<float>& maps) {
   const size_t plane = plane_size(cams), K = cams.keys.size();
   std::vector<float> best(plane, 0.0f);
@@ -47,7 +48,7 @@ std::vector<float> max_over_maps(const ClassCams& cams, const std::vector<float>
   for (size_t k = 1; k < K; ++k) {
     const float* map = maps.data() + k * plane;
     for (size_t p = 0; p < plane; ++p)
-      if (!std::isnan(best[p]) && (std::isnan(map[p]) || map[p] > best[p])) best[p] = map[p];
+      if (beats(map[p], best[p])) best[p] = map[p];
   }
   return best;
 }
