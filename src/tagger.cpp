@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "tagclip/core/log.h"
+#include "tagclip/core/stage_profile.h"
 #include "tagclip/model/default_paths.h"
 #include "tagclip/model/device.h"
 #include "tagclip/model/embedding_cache.h"
@@ -80,7 +81,8 @@ std::string TaggerConfig::to_string() const {
   };
   std::ostringstream os;
   os << "TaggerConfig(model_path=" << model_path << ", bpe_path=" << bpe_path
-     << ", device=" << device << ", threads=" << optional_text(threads) << ", classes=" << classes
+     << ", device=" << device << ", precision=" << tagclip::to_string(precision)
+     << ", threads=" << optional_text(threads) << ", classes=" << classes
      << ", background=" << background << ", templates=" << templates
      << ", cache_dir=" << cache_dir.value_or("none") << ", method=" << tagclip::to_string(method)
      << ", refinement_blocks=[";
@@ -114,10 +116,13 @@ Tagger Tagger::load(const TaggerConfig& config) {
   state->config = config;
   ModelOptions model_options;
   model_options.device = config.device;
+  model_options.precision = config.precision;
+  StageTimer model_timer("model load");
   state->model = ClipModel::load(config.model_path, model_options);
+  model_timer.stop();
   const ClipArchitecture& arch = state->model->architecture();
-  logger().info("model {}: {}, input {}px", config.model_path, arch.release_name(),
-                arch.input_resolution);
+  logger().info("model {}: {}, input {}px, {} products", config.model_path, arch.release_name(),
+                arch.input_resolution, tagclip::to_string(config.precision));
 
   state->vocabulary = load_vocabulary(config.classes);
   set_background(state->vocabulary, config.background);
@@ -129,9 +134,11 @@ Tagger Tagger::load(const TaggerConfig& config) {
   text_options.truncate_long_prompts = config.truncate_prompts;
   std::unique_ptr<EmbeddingCache> cache;
   if (config.cache_dir) cache = std::make_unique<EmbeddingCache>(*config.cache_dir);
+  StageTimer text_timer("text embeddings (load)", /*opaque=*/true);
   const CachedEmbeddings text =
       class_embeddings_with_cache(*state->model, tokenizer, state->vocabulary.all_names(),
                                   templates, text_options, cache.get());
+  text_timer.stop();
   state->embeddings_from_cache = text.status == EmbeddingCache::Status::kHit;
   logger().info("vocabulary {}: {} classes + {} background words, {} templates{}",
                 state->vocabulary.name, state->vocabulary.classes.size(),
@@ -151,7 +158,11 @@ TaggedImage Tagger::tag_decoded(const cv::Mat& rgb8, const std::string& image) c
   tagged.record.width = rgb8.cols;
   tagged.record.height = rgb8.rows;
   const int patch_size = static_cast<int>(s.model->architecture().patch_size);
-  tagged.result = s.pipeline->run(preprocess_for_clip(rgb8, patch_size, s.config.max_side));
+  StageTimer resize_timer("resize + normalise");
+  const at::Tensor input = preprocess_for_clip(rgb8, patch_size, s.config.max_side);
+  resize_timer.stop();
+  tagged.result = s.pipeline->run(input);
+  const StageTimer record_timer("scores to record");
 
   const at::Tensor scores = tagged.result.scores.to(at::kCPU).to(at::kFloat).contiguous();
   // NaN or infinite weights (a damaged checkpoint) give scores no threshold can rank: an
@@ -183,7 +194,10 @@ TaggedImage Tagger::tag_guarded(const std::string& image,
 }
 
 TaggedImage Tagger::tag_file_in_detail(const std::string& path) const {
-  return tag_guarded(path, [&] { return decode_image(path, state_->config.decode); });
+  return tag_guarded(path, [&] {
+    const StageTimer timer("decode");
+    return decode_image(path, state_->config.decode);
+  });
 }
 
 TagRecord Tagger::tag_file(const std::string& path) const {

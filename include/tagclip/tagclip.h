@@ -40,6 +40,9 @@ struct TaggerConfig {
   std::string bpe_path;
   std::string device = "cpu";  // cpu, cuda or cuda:N
   std::optional<int> threads;  // LibTorch's intra-op threads; nullopt: every core
+  // The vision tower's matrix products: fp32 (faithful), bf16 (CPUs with AVX-512 BF16 or
+  // AMX, GPUs) or fp16 (CUDA only); see model/precision.h.
+  Precision precision = Precision::kFloat32;
 
   // Vocabulary: voc, coco, cocostuff or a class file; background: default, voc, coco, none
   // or a file; templates: reference (the authors' 85), single, a file, or one template

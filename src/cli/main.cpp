@@ -14,10 +14,12 @@
 #include "segment_command.h"
 #include "tag_command.h"
 #include "tagclip/errors.h"
+#include "tagclip/model/device.h"
 #include "tagger_options.h"
 
 int main(int argc, char** argv) {
   using namespace tagclip::cli;
+  tagclip::flush_denormals_to_zero();
   CLI::App app{"tagclip " TAGCLIP_VERSION
                ": tag images with every class of an open vocabulary they contain, "
                "using TagCLIP (Lin et al., AAAI 2024) on a frozen CLIP ViT.\n"

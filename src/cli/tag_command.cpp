@@ -1,7 +1,9 @@
 #include "tag_command.h"
 
+#include <ATen/Parallel.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -9,6 +11,7 @@
 #include "exit_codes.h"
 #include "progress.h"
 #include "tag_run.h"
+#include "tagclip/core/stage_profile.h"
 #include "tagclip/errors.h"
 #include "tagger_options.h"
 
@@ -21,6 +24,7 @@ struct TagCommandOptions {
   std::string split_file, image_root, extension = ".jpg";
   std::string output = "-", labels_out, meta_out, visualize_dir;
   bool resume = false;
+  bool profile = false;
 };
 
 ImageInputs gather_inputs(const TagCommandOptions& o) {
@@ -41,6 +45,7 @@ void write_meta(const std::string& path, const Tagger& tagger, const TagRunSumma
                                  {"classes", tagger.vocabulary().classes},
                                  {"background", tagger.vocabulary().background},
                                  {"templates", tagger.config().templates},
+                                 {"precision", to_string(tagger.config().precision)},
                                  {"options", tagger.options().to_string()},
                                  {"images_tagged", summary.tagged},
                                  {"images_failed", summary.failed},
@@ -101,7 +106,15 @@ void register_tag_command(CLI::App& app, int& exit_code) {
                   "Drop tags scoring below this (default: none dropped)")
       ->group("Output");
 
+  cmd->add_flag("--profile", o->profile,
+                "Print where the time went when the run ends: seconds per stage (model load, "
+                "text embeddings, decode, resize, patch embedding, each block's attention and "
+                "MLP, DMAR, CWR, labels, output), summed over the images, on standard error")
+      ->group("Output");
+
   cmd->callback([o, &exit_code] {
+    const auto start = std::chrono::steady_clock::now();
+    StageProfile::instance().set_enabled(o->profile);
     const ImageInputs inputs = gather_inputs(*o);
     for (const std::string& warning : inputs.warnings) spdlog::warn("{}", warning);
     if (inputs.images.empty()) throw UsageError("no images to tag");
@@ -117,6 +130,14 @@ void register_tag_command(CLI::App& app, int& exit_code) {
     run.interactive = stderr_is_terminal();
     const TagRunSummary summary = run_tagging(inputs, tagger, run);
     if (!o->meta_out.empty()) write_meta(o->meta_out, tagger, summary);
+    if (o->profile) {
+      const double wall =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::cerr << "stage profile (" << to_string(tagger.config().precision) << ", "
+                << at::get_num_threads() << " threads):\n"
+                << format_stage_profile(StageProfile::instance().totals(),
+                                        summary.tagged + summary.failed, wall);
+    }
     exit_code = summary.failed > 0 ? kExitSomeImagesFailed : kExitOk;
   });
 }

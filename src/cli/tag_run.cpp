@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "progress.h"
+#include "tagclip/core/stage_profile.h"
 #include "tagclip/errors.h"
 #include "tagclip/io/jsonl_output.h"
 #include "tagclip/io/visualize.h"
@@ -84,6 +85,7 @@ TagRunSummary run_tagging(const ImageInputs& inputs, const Tagger& tagger,
       labels_by_path[input.path] = record.tag_indices();
       fallback_by_path[input.path] = record.arg_max().value_or(0);
       if (!options.visualize_dir.empty()) {
+        const StageTimer timer("visualize");
         const std::string png = options.visualize_dir + "/" + input.id + ".png";
         const cv::Mat sheet = render_tag_visualization(
             tagged.rgb, tagged.result, drawn_tags(record), tagger.vocabulary().classes);
@@ -94,7 +96,9 @@ TagRunSummary run_tagging(const ImageInputs& inputs, const Tagger& tagger,
       if (!options.quiet) spdlog::error("{}: {}", input.path, record.error);
       ++summary.failed;
     }
+    StageTimer write_timer("write record");
     writer.write(to_json(record));
+    write_timer.stop();
     progress.image_done(record.tagged());
   }
 

@@ -22,6 +22,14 @@ void add_model_group(CLI::App& cmd, TaggerConfig& c) {
   cmd.add_option("--device", c.device, "cpu, cuda or cuda:N")
       ->capture_default_str()
       ->group("Model");
+  cmd.add_option_function<std::string>(
+         "--precision", [&c](const std::string& name) { c.precision = parse_precision(name); },
+         "Matrix products of the image encoder: fp32 (faithful to the authors' numbers), bf16 "
+         "(about 4x faster on CPUs with AVX-512 BF16 or AMX, and on GPUs; LayerNorm, softmax "
+         "and scores stay fp32) or fp16 (CUDA only)")
+      ->default_str(to_string(c.precision))
+      ->check(CLI::IsMember({"fp32", "bf16", "fp16"}))
+      ->group("Model");
   cmd.add_option("--threads", c.threads, "CPU threads for LibTorch (default: every core)")
       ->check(CLI::Range(1, kMaxThreads))
       ->group("Model");

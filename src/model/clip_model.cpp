@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "tagclip/core/log.h"
 #include "tagclip/model/checkpoint.h"
 #include "tagclip/model/device.h"
 
@@ -10,14 +11,21 @@ namespace tagclip {
 std::shared_ptr<const ClipModel> ClipModel::load(const std::string& path,
                                                  const ModelOptions& options) {
   const c10::Device device = parse_device(options.device);
+  check_precision_on(options.precision, device);
+  if (options.precision == Precision::kBFloat16 && device.is_cpu() && !cpu_has_native_bfloat16())
+    logger().warn(
+        "this CPU has neither AVX-512 BF16 nor AMX: bf16 products are emulated and slower "
+        "than fp32");
   const StateDict state = load_state_dict(path);
   std::shared_ptr<ClipModel> model(new ClipModel());
   model->path_ = path;
   model->arch_ = infer_architecture(state, path);
   model->device_ = device;
   model->dtype_ = options.dtype;
+  model->precision_ = options.precision;
   const at::TensorOptions tensor_options = at::TensorOptions().dtype(options.dtype).device(device);
-  model->vision_ = std::make_unique<VisionTower>(state, model->arch_, tensor_options);
+  model->vision_ = std::make_unique<VisionTower>(state, model->arch_, tensor_options,
+                                                 product_dtype(options.precision));
   model->text_ = std::make_unique<TextTower>(state, model->arch_, tensor_options);
   model->logit_scale_ = std::exp(state.at("logit_scale").to(at::kDouble).item<double>());
   return model;

@@ -38,4 +38,6 @@ int set_thread_count(std::optional<int> threads) {
   return at::get_num_threads();
 }
 
+bool flush_denormals_to_zero() { return at::globalContext().setFlushDenormal(true); }
+
 }  // namespace tagclip

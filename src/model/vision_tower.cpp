@@ -2,12 +2,14 @@
 
 #include <string>
 
+#include "tagclip/core/stage_profile.h"
 #include "tagclip/errors.h"
 
 namespace tagclip {
 
 VisionTower::VisionTower(const StateDict& state, const ClipArchitecture& arch,
-                         const at::TensorOptions& options)
+                         const at::TensorOptions& options,
+                         std::optional<at::ScalarType> product_dtype)
     : arch_(arch) {
   auto load = [&](const std::string& name) { return state.at(name).to(options).contiguous(); };
   conv1_weight_ = load("visual.conv1.weight");
@@ -20,7 +22,7 @@ VisionTower::VisionTower(const StateDict& state, const ClipArchitecture& arch,
   proj_ = load("visual.proj");
   for (int64_t i = 0; i < arch.vision_layers; ++i)
     blocks_.push_back(ResidualBlockWeights::from_state(
-        state, "visual.transformer.resblocks." + std::to_string(i) + ".", options));
+        state, "visual.transformer.resblocks." + std::to_string(i) + ".", options, product_dtype));
 }
 
 at::Tensor VisionTower::positional_embedding_for(int64_t grid_h, int64_t grid_w,
@@ -64,6 +66,7 @@ VisionOutput VisionTower::forward(const at::Tensor& images,
   const int64_t tokens = 1 + grid_h * grid_w;
   const int64_t width = arch_.vision_width;
 
+  StageTimer embedding_timer("patch embedding");
   // Patchify: [B, W, gh, gw] -> [B, gh*gw, W], then prepend the class token.
   at::Tensor x = at::conv2d(images.to(conv1_weight_.options()), conv1_weight_, {}, {p, p});
   x = x.flatten(2).transpose(1, 2);
@@ -78,6 +81,7 @@ VisionOutput VisionTower::forward(const at::Tensor& images,
   x = at::layer_norm(x.to(at::kFloat), {width}, ln_pre_weight_.to(at::kFloat),
                      ln_pre_bias_.to(at::kFloat), 1e-5)
           .to(x.scalar_type());
+  embedding_timer.stop();
 
   std::vector<bool> keep(layers, false);
   for (int64_t block : options.attention_blocks) {
@@ -98,11 +102,12 @@ VisionOutput VisionTower::forward(const at::Tensor& images,
     const bool observed = static_cast<bool>(options.attention_observer);
     at::Tensor attention;
     x = residual_block_forward(x, blocks_[i], arch_.vision_heads, mask,
-                               keep[i] || observed ? &attention : nullptr);
+                               keep[i] || observed ? &attention : nullptr, i);
     if (observed) options.attention_observer(i, attention);
     if (keep[i]) attention_by_block[i] = std::move(attention);
   }
 
+  StageTimer head_timer("ln_post + projection");
   VisionOutput out;
   if (options.tokens_before_ln_post) {
     out.tokens = x;

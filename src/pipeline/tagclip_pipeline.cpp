@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "tagclip/core/stage_profile.h"
 #include "tagclip/errors.h"
 #include "tagclip/pipeline/coarse_classification.h"
 #include "tagclip/pipeline/cwr.h"
@@ -153,13 +154,16 @@ TagResult TagclipPipeline::run(const at::Tensor& image) const {
   AttentionVotes votes(refinement_blocks_);
   if (needs_attention)
     forward.attention_observer = [&votes](int64_t block, const at::Tensor& attention) {
+      const StageTimer timer("dmar votes");
       votes.add(block, attention[0].slice(0, 1).slice(1, 1));
     };
   const VisionOutput encoded = model_->vision().forward(input, forward);
 
   // 2. Coarse patch classification C [N, K].
+  StageTimer coarse_timer("coarse patch scores");
   const at::Tensor coarse =
       coarse_patch_probabilities(encoded.tokens[0], text_embeddings_, model_->logit_scale());
+  coarse_timer.stop();
 
   TagResult result;
   at::Tensor patch_scores = coarse;  // whose max over patches is the local score
@@ -171,7 +175,9 @@ TagResult TagclipPipeline::run(const at::Tensor& image) const {
     dmar.refinement_blocks = refinement_blocks_;
     dmar.vote_count = vote_count_;
     dmar.clip_box_ends = options_.clip_box_ends;
+    StageTimer dmar_timer("dmar refine");
     const DmarResult refined = dmar_refine(votes, coarse, grid_h, grid_w, num_foreground_, dmar);
+    dmar_timer.stop();
     patch_scores = refined.refined;
     result.scores = refined.local_scores.to(at::kCPU);
 
@@ -183,6 +189,8 @@ TagResult TagclipPipeline::run(const at::Tensor& image) const {
       cwr.early_stop = options_.cwr_early_stop;
       cwr.batched = options_.batched_cwr;
       cwr.max_batch = options_.cwr_max_batch;
+      // Opaque: the crops run the same blocks, which would otherwise add to their rows.
+      StageTimer cwr_timer("cwr (crops encoded and rescored)", /*opaque=*/true);
       CwrResult rescored =
           cwr_rescore(*model_, input, text_embeddings_, refined.refined, refined.local_scores, cwr);
       result.scores = rescored.scores;
@@ -192,6 +200,7 @@ TagResult TagclipPipeline::run(const at::Tensor& image) const {
     }
   }
   // 5. Labels.
+  const StageTimer labels_timer("labels");
   result.labels = select_labels(result.scores, options_.label_ratio);
   if (options_.keep_patch_maps)
     result.patch_maps = as_patch_maps(patch_scores, num_foreground_, grid_h, grid_w);

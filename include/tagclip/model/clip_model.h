@@ -7,6 +7,7 @@
 #include <string>
 
 #include "tagclip/model/clip_architecture.h"
+#include "tagclip/model/precision.h"
 #include "tagclip/model/text_tower.h"
 #include "tagclip/model/vision_tower.h"
 
@@ -15,6 +16,8 @@ namespace tagclip {
 struct ModelOptions {
   std::string device = "cpu";         // cpu, cuda, cuda:N
   at::ScalarType dtype = at::kFloat;  // compute dtype; stored fp16 weights are widened
+  // The vision tower's matrix products (model/precision.h); the text tower keeps `dtype`.
+  Precision precision = Precision::kFloat32;
 };
 
 class ClipModel {
@@ -30,6 +33,7 @@ class ClipModel {
   // exp(logit_scale): the factor applied to cosine similarities (100 for released models).
   double logit_scale() const { return logit_scale_; }
   c10::Device device() const { return device_; }
+  Precision precision() const { return precision_; }
   const std::string& path() const { return path_; }
   // Options of tensors fed to this model (compute dtype, device).
   at::TensorOptions tensor_options() const {
@@ -42,6 +46,7 @@ class ClipModel {
   ClipArchitecture arch_;
   c10::Device device_{c10::kCPU};
   at::ScalarType dtype_ = at::kFloat;
+  Precision precision_ = Precision::kFloat32;
   double logit_scale_ = 0.0;
   std::unique_ptr<VisionTower> vision_;
   std::unique_ptr<TextTower> text_;

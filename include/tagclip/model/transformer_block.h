@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 
+#include <optional>
 #include <string>
 
 #include "tagclip/model/checkpoint.h"
@@ -18,9 +19,11 @@ struct ResidualBlockWeights {
   at::Tensor c_fc_weight, c_fc_bias;          // [4W, W], [4W]
   at::Tensor c_proj_weight, c_proj_bias;      // [W, 4W], [W]
 
-  // Reads "<prefix>ln_1.weight" etc., converted to `options` (dtype and device).
+  // Reads "<prefix>ln_1.weight" etc., converted to `options` (dtype and device); the four
+  // linear weights to product_dtype when given (bfloat16 or float16 for a lower precision).
   static ResidualBlockWeights from_state(const StateDict& state, const std::string& prefix,
-                                         const at::TensorOptions& options);
+                                         const at::TensorOptions& options,
+                                         std::optional<at::ScalarType> product_dtype = {});
 };
 
 // The block split at the output of ln_1, so a caller can differentiate with respect to that
@@ -36,15 +39,20 @@ at::Tensor residual_block_ln_1(const at::Tensor& x, const ResidualBlockWeights& 
 // (call it outside inference mode for that).
 at::Tensor residual_block_after_ln_1(const at::Tensor& x, const at::Tensor& normed_1,
                                      const ResidualBlockWeights& weights, int64_t heads,
-                                     const at::Tensor& additive_mask, at::Tensor* attention);
+                                     const at::Tensor& additive_mask, at::Tensor* attention,
+                                     int64_t profiled_block = -1);
 
 // x: [B, T, W]. additive_mask: undefined, [T, T] or [B, T, T], added to the attention
 // logits of every head. heads: W / 64 for CLIP.
 // When `attention` is non-null it receives the head-averaged attention probabilities
 // [B, T, T] computed WITHOUT the mask (what the reference reports whenever it adds one).
+// profiled_block >= 0 times the attention and MLP halves as "block NN attention" / "mlp" in
+// the stage profile (core/stage_profile.h).
+// The linear weights' dtype is the products' (a lower --precision stores them in bfloat16 or
+// float16); LayerNorm, softmax, the reported attention and the residual stream keep x's.
 // Returns the block output [B, T, W].
 at::Tensor residual_block_forward(const at::Tensor& x, const ResidualBlockWeights& weights,
                                   int64_t heads, const at::Tensor& additive_mask,
-                                  at::Tensor* attention);
+                                  at::Tensor* attention, int64_t profiled_block = -1);
 
 }  // namespace tagclip

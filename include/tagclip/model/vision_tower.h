@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "tagclip/model/checkpoint.h"
@@ -48,10 +49,13 @@ struct VisionOutput {
 
 class VisionTower {
  public:
+  // options: dtype and device of the weights and of the residual stream; product_dtype:
+  // the blocks' linear weights' dtype, when lower (--precision bf16 or fp16).
   VisionTower(const StateDict& state, const ClipArchitecture& arch,
-              const at::TensorOptions& options);
+              const at::TensorOptions& options, std::optional<at::ScalarType> product_dtype = {});
 
-  // images: [B, 3, H, W] normalised, H and W multiples of the patch size.
+  // images: [B, 3, H, W] normalised, H and W multiples of the patch size. Timed in the stage
+  // profile as "patch embedding", "block NN attention" / "mlp" and "ln_post + projection".
   VisionOutput forward(const at::Tensor& images, const VisionForwardOptions& options) const;
 
   // Positional embedding [1 + gh * gw, W] for a gh x gw patch grid: the checkpoint's own
