@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
   std::optional<int> threads;
   int repeats = 5;
   std::string device = "cpu";
+  std::string precision = "fp32";
+  app.add_option("--precision", precision, "fp32, bf16 or fp16 (CUDA)")->capture_default_str();
   app.add_option("--model", model_path,
                  "Checkpoint to time; default: a random ViT-B/16-sized one written to a temp dir");
   app.add_option("--threads", threads, "Intra-op threads (default: every core)");
@@ -48,6 +50,7 @@ int main(int argc, char** argv) {
   app.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
+  tagclip::flush_denormals_to_zero();  // as the command line does
   const int used_threads = tagclip::set_thread_count(threads);
   if (model_path.empty()) {
     model_path = (std::filesystem::temp_directory_path() / "tagclip-bench-vit-b16.pt").string();
@@ -56,10 +59,11 @@ int main(int argc, char** argv) {
   }
   tagclip::ModelOptions options;
   options.device = device;
+  options.precision = tagclip::parse_precision(precision);
   const auto model = tagclip::ClipModel::load(model_path, options);
   const auto& arch = model->architecture();
-  std::printf("model %s (%s), device %s, threads %d\n", model_path.c_str(),
-              arch.release_name().c_str(), device.c_str(), used_threads);
+  std::printf("model %s (%s), device %s, precision %s, threads %d\n", model_path.c_str(),
+              arch.release_name().c_str(), device.c_str(), precision.c_str(), used_threads);
 
   const at::InferenceMode guard;
   tagclip::VisionForwardOptions vision_options;

@@ -65,6 +65,7 @@ Segmenter Segmenter::load(const SegmenterConfig& config, std::shared_ptr<const C
     set_thread_count(config.threads);
     ModelOptions model_options;
     model_options.device = config.device;
+    model_options.precision = config.precision;
     model = ClipModel::load(config.model_path, model_options);
   }
   state->model = model;

@@ -5,6 +5,12 @@
 
 #include "tagclip/model/matmul.h"
 
+#include <ATen/Context.h>
+
+#include <thread>
+
+#include "tagclip/model/device.h"
+
 namespace tagclip {
 namespace {
 
@@ -90,6 +96,24 @@ TEST_F(MatmulTest, BFloat16WeightsComputeInBFloat16AndReturnFloat32) {
   const double difference = max_relative_difference(low, exact);
   EXPECT_GT(difference, 0.0);
   EXPECT_LT(difference, 2e-2);
+}
+
+// Threads started after the call inherit the setting: LibTorch's OpenMP workers do the
+// masked blocks' products, so they are the ones that must flush.
+TEST(FlushDenormals, HoldsInThisThreadAndInThreadsStartedLater) {
+  ASSERT_TRUE(flush_denormals_to_zero());
+  volatile float tiny = 1e-30f;
+  volatile float product = tiny * 1e-10f;  // 1e-40 is a float32 denormal
+  EXPECT_EQ(product, 0.0f);
+  float in_thread = -1.0f;
+  std::thread([&] {
+    volatile float t = 1e-30f;
+    in_thread = t * 1e-10f;
+  }).join();
+  EXPECT_EQ(in_thread, 0.0f);
+  at::globalContext().setFlushDenormal(false);
+  product = tiny * 1e-10f;
+  EXPECT_GT(product, 0.0f);
 }
 
 }  // namespace

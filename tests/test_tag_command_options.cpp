@@ -27,7 +27,9 @@ TEST(TagCommandOptions, ValuesTheLibraryWouldRejectAreUsageErrorsNamingTheFlag) 
       {"--max-side 0", "--max-side"},
       {"--max-side big", "--max-side"},
       {"--max-pixels 0", "--max-pixels"},
-      {"--max-pixels -5", "--max-pixels"}};
+      {"--max-pixels -5", "--max-pixels"},
+      {"--precision int8", "--precision"},
+      {"--precision fp16", "--precision fp16 needs a CUDA device"}};
   for (const auto& [args, flag] : cases) {
     SCOPED_TRACE(args);
     const auto result = testing::run_tag(args + " " + photo());
@@ -73,6 +75,38 @@ TEST(TagCommandOptions, HelpExplainsTheUnsetDefaults) {
        {"--max-side N|none", "'none': no limit", "640", "default: every core", "default: every tag",
         "0 keeps every entry"})
     EXPECT_NE(help.out.find(text), std::string::npos) << text;
+}
+
+// --profile: a table on stderr with a row per stage, each block's halves among them, and
+// the records on stdout as without it.
+TEST(TagCommandOptions, ProfilePrintsEveryStageAndLeavesTheRecordsAlone) {
+  const auto plain = testing::run_tag(photo() + " " + photo());
+  const auto profiled = testing::run_tag("--profile " + photo() + " " + photo());
+  ASSERT_EQ(profiled.exit_code, 0) << profiled.err;
+  EXPECT_EQ(profiled.out, plain.out);
+  for (const std::string& row :
+       {"stage profile (fp32,", "ms/image", "model load", "text embeddings", "decode",
+        "resize + normalise", "patch embedding", "block 00 attention", "block 00 mlp",
+        "block 11 mlp", "dmar votes", "dmar refine", "cwr (crops encoded", "labels", "write record",
+        "(no stage)", "wall"})
+    EXPECT_NE(profiled.err.find(row), std::string::npos) << row << "\n" << profiled.err;
+  // Two images, each stage of the image pass timed once per image.
+  EXPECT_NE(profiled.err.find("2 img"), std::string::npos) << profiled.err;
+  EXPECT_EQ(plain.err.find("stage profile"), std::string::npos);
+}
+
+// bf16 runs, says so in the metadata, and keeps the record format (float32 scores).
+TEST(TagCommandOptions, PrecisionBf16IsRecordedInTheMetadata) {
+  const std::string dir = testing::make_scratch_dir("precision-meta");
+  const auto result =
+      testing::run_tag("--precision bf16 --meta-out " + dir + "/meta.json " + photo());
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto record = testing::parse_json_lines(result.out).at(0);
+  EXPECT_EQ(record["scores"].size(), 20u);
+  EXPECT_FALSE(record["tags"].empty());
+  const auto meta = nlohmann::json::parse(testing::read_all(dir + "/meta.json"));
+  EXPECT_EQ(meta["precision"], "bf16");
+  EXPECT_NE(result.err.find("bf16 products"), std::string::npos) << result.err;
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tagclip/io/image_io.h"
+#include "tagclip/model/precision.h"
 #include "tagclip/pipeline/preprocess.h"
 #include "tagclip/segment/cam_file.h"
 #include "tagclip/segment/dense_crf.h"
@@ -34,6 +35,7 @@ struct SegmenterConfig {
   std::string bpe_path;
   std::string device = "cpu";
   std::optional<int> threads;
+  Precision precision = Precision::kFloat32;  // the image encoder's linear layers (precision.h)
   // voc, coco, cocostuff (CLIP-ES's prompt names, background words and refinement settings
   // for the dataset) or a class file (the names as written; see clip_es_vocabularies.h).
   std::string classes = "voc";

@@ -52,6 +52,7 @@ SegmenterConfig segmenter_config(const SegmentCommandOptions& o) {
   config.bpe_path = o.tagging.bpe_path;
   config.device = o.tagging.device;
   config.threads = o.tagging.threads;
+  config.precision = o.tagging.precision;
   config.classes = o.tagging.classes;
   config.decode = o.tagging.decode;
   config.max_side = o.tagging.max_side;
