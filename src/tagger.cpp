@@ -150,25 +150,62 @@ Tagger Tagger::load(const TaggerConfig& config) {
   return Tagger(std::move(state));
 }
 
-TaggedImage Tagger::tag_decoded(const cv::Mat& rgb8, const std::string& image) const {
+PreparedImage Tagger::prepare(const std::string& image,
+                              const std::function<cv::Mat()>& pixels) const {
+  PreparedImage prepared;
+  prepared.image = image;
+  try {
+    prepared.rgb = pixels();
+    const StageTimer timer("resize + normalise");
+    const int patch_size = static_cast<int>(state_->model->architecture().patch_size);
+    prepared.input = preprocess_for_clip(prepared.rgb, patch_size, state_->config.max_side);
+  } catch (const std::exception& e) {
+    prepared.rgb = cv::Mat();
+    prepared.input = at::Tensor();
+    prepared.error = image_problem(e);
+  }
+  return prepared;
+}
+
+PreparedImage Tagger::prepare_file(const std::string& path) const {
+  return prepare(path, [&] {
+    const StageTimer timer("decode");
+    return decode_image(path, state_->config.decode);
+  });
+}
+
+TaggedImage Tagger::tag_prepared(const PreparedImage& prepared) const {
+  TaggedImage tagged;
+  tagged.record.image = prepared.image;
+  if (!prepared.error.empty()) {
+    tagged.record.error = prepared.error;
+    return tagged;
+  }
+  try {
+    tagged = tag_input(prepared);
+  } catch (const std::exception& e) {
+    tagged = TaggedImage();
+    tagged.record.image = prepared.image;
+    tagged.record.error = image_problem(e);
+  }
+  return tagged;
+}
+
+TaggedImage Tagger::tag_input(const PreparedImage& prepared) const {
   const State& s = *state_;
   TaggedImage tagged;
-  tagged.rgb = rgb8;
-  tagged.record.image = image;
-  tagged.record.width = rgb8.cols;
-  tagged.record.height = rgb8.rows;
-  const int patch_size = static_cast<int>(s.model->architecture().patch_size);
-  StageTimer resize_timer("resize + normalise");
-  const at::Tensor input = preprocess_for_clip(rgb8, patch_size, s.config.max_side);
-  resize_timer.stop();
-  tagged.result = s.pipeline->run(input);
+  tagged.rgb = prepared.rgb;
+  tagged.record.image = prepared.image;
+  tagged.record.width = prepared.rgb.cols;
+  tagged.record.height = prepared.rgb.rows;
+  tagged.result = s.pipeline->run(prepared.input);
   const StageTimer record_timer("scores to record");
 
   const at::Tensor scores = tagged.result.scores.to(at::kCPU).to(at::kFloat).contiguous();
   // NaN or infinite weights (a damaged checkpoint) give scores no threshold can rank: an
   // error record, never tags picked among NaNs.
   if (!at::isfinite(scores).all().item<bool>())
-    throw ImageError(image, "the model gave non-finite scores (NaN or infinite weights?)");
+    throw ImageError(prepared.image, "the model gave non-finite scores (NaN or infinite weights?)");
   const float* values = scores.data_ptr<float>();
   for (size_t k = 0; k < s.vocabulary.classes.size(); ++k)
     tagged.record.scores.emplace_back(s.vocabulary.classes[k], static_cast<double>(values[k]));
@@ -181,23 +218,8 @@ TaggedImage Tagger::tag_decoded(const cv::Mat& rgb8, const std::string& image) c
   return tagged;
 }
 
-TaggedImage Tagger::tag_guarded(const std::string& image,
-                                const std::function<cv::Mat()>& pixels) const {
-  try {
-    return tag_decoded(pixels(), image);
-  } catch (const std::exception& e) {
-    TaggedImage failed;
-    failed.record.image = image;
-    failed.record.error = image_problem(e);
-    return failed;
-  }
-}
-
 TaggedImage Tagger::tag_file_in_detail(const std::string& path) const {
-  return tag_guarded(path, [&] {
-    const StageTimer timer("decode");
-    return decode_image(path, state_->config.decode);
-  });
+  return tag_prepared(prepare_file(path));
 }
 
 TagRecord Tagger::tag_file(const std::string& path) const {
@@ -205,7 +227,7 @@ TagRecord Tagger::tag_file(const std::string& path) const {
 }
 
 TagRecord Tagger::tag_image(const cv::Mat& rgb8, const std::string& image) const {
-  return tag_guarded(image, [&] { return rgb8; }).record;
+  return tag_prepared(prepare(image, [&] { return rgb8; })).record;
 }
 
 void Tagger::tag_files(const std::vector<std::string>& paths,

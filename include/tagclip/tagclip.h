@@ -93,6 +93,15 @@ struct TaggedImage {
   cv::Mat rgb;       // the decoded 8-bit RGB image; empty when it failed
 };
 
+// An image decoded and resized for the encoder, or why it could not be: Tagger's first
+// half, which uses no model and may run on another thread while the encoder works.
+struct PreparedImage {
+  std::string image;  // the name the record carries
+  cv::Mat rgb;        // decoded 8-bit RGB; empty on failure
+  at::Tensor input;   // [1, 3, H, W] normalised, H and W multiples of the patch size
+  std::string error;  // non-empty: the record's error
+};
+
 class Tagger {
  public:
   // Loads the model, tokenizer, vocabulary and text embeddings (from the cache when it holds
@@ -117,6 +126,11 @@ class Tagger {
   // tag_file, keeping the pipeline's result and the decoded image.
   TaggedImage tag_file_in_detail(const std::string& path) const;
 
+  // tag_file_in_detail in two halves, so a caller can decode the next images while the
+  // encoder works (tag does, on one background thread). Neither throws for a bad image.
+  PreparedImage prepare_file(const std::string& path) const;
+  TaggedImage tag_prepared(const PreparedImage& prepared) const;
+
   const TaggerConfig& config() const;
   const Vocabulary& vocabulary() const;
   const ClipModel& model() const;
@@ -129,10 +143,10 @@ class Tagger {
  private:
   struct State;
   explicit Tagger(std::shared_ptr<const State> state);
-  TaggedImage tag_decoded(const cv::Mat& rgb8, const std::string& image) const;
-  // tag_decoded on what `pixels` returns; any exception, decoding's included, becomes the
-  // error of the returned record.
-  TaggedImage tag_guarded(const std::string& image, const std::function<cv::Mat()>& pixels) const;
+  // Decodes with `pixels` and resizes; any exception becomes PreparedImage::error.
+  PreparedImage prepare(const std::string& image, const std::function<cv::Mat()>& pixels) const;
+  // The pipeline and the record for a prepared image; throws for a failure.
+  TaggedImage tag_input(const PreparedImage& prepared) const;
 
   std::shared_ptr<const State> state_;
 };

@@ -7,9 +7,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <opencv2/imgcodecs.hpp>
 
 #include "progress.h"
+#include "tagclip/core/background_work.h"
 #include "tagclip/core/stage_profile.h"
 #include "tagclip/errors.h"
 #include "tagclip/io/jsonl_output.h"
@@ -68,39 +70,51 @@ TagRunSummary run_tagging(const ImageInputs& inputs, const Tagger& tagger,
   std::map<std::string, std::vector<int64_t>> labels_by_path = resume.recorded_labels;
   std::map<std::string, int64_t> fallback_by_path = resume.recorded_arg_max;
 
+  // The images still to tag, decoded and resized two ahead of the encoder on a background
+  // thread; records and pictures written behind it on another, in input order.
+  std::vector<const ImageInput*> pending;
   for (const ImageInput& input : inputs.images) {
-    if (resume.recorded_images.count(input.path)) {
+    if (resume.recorded_images.count(input.path))
       ++summary.skipped;
-      continue;
-    }
-    TaggedImage tagged;
-    if (input.problem.empty()) {
-      tagged = tagger.tag_file_in_detail(input.path);
-    } else {
-      tagged.record.image = input.path;
-      tagged.record.error = input.problem;
-    }
-    const TagRecord& record = tagged.record;
+    else
+      pending.push_back(&input);
+  }
+  OrderedPrefetcher<PreparedImage> prefetched(pending.size(), 2, [&](size_t i) {
+    const ImageInput& input = *pending[i];
+    if (!input.problem.empty()) return PreparedImage{input.path, {}, {}, input.problem};
+    return tagger.prepare_file(input.path);
+  });
+  OrderedTaskQueue output(4);
+
+  for (const ImageInput* input : pending) {
+    StageTimer wait_timer("wait for decode");
+    const PreparedImage prepared = prefetched.next();
+    wait_timer.stop();
+    auto tagged = std::make_shared<const TaggedImage>(tagger.tag_prepared(prepared));
+    const TagRecord& record = tagged->record;
+    const bool draw = record.tagged() && !options.visualize_dir.empty();
     if (record.tagged()) {
-      labels_by_path[input.path] = record.tag_indices();
-      fallback_by_path[input.path] = record.arg_max().value_or(0);
-      if (!options.visualize_dir.empty()) {
-        const StageTimer timer("visualize");
-        const std::string png = options.visualize_dir + "/" + input.id + ".png";
-        const cv::Mat sheet = render_tag_visualization(
-            tagged.rgb, tagged.result, drawn_tags(record), tagger.vocabulary().classes);
-        if (!cv::imwrite(png, sheet)) spdlog::warn("{}: could not write the visualisation", png);
-      }
+      labels_by_path[input->path] = record.tag_indices();
+      fallback_by_path[input->path] = record.arg_max().value_or(0);
       ++summary.tagged;
     } else {
-      if (!options.quiet) spdlog::error("{}: {}", input.path, record.error);
+      if (!options.quiet) spdlog::error("{}: {}", input->path, record.error);
       ++summary.failed;
     }
-    StageTimer write_timer("write record");
-    writer.write(to_json(record));
-    write_timer.stop();
+    const std::string png = draw ? options.visualize_dir + "/" + input->id + ".png" : "";
+    output.post([tagged, png, &writer, &tagger] {
+      if (!png.empty()) {
+        const StageTimer timer("visualize");
+        const cv::Mat sheet = render_tag_visualization(
+            tagged->rgb, tagged->result, drawn_tags(tagged->record), tagger.vocabulary().classes);
+        if (!cv::imwrite(png, sheet)) spdlog::warn("{}: could not write the visualisation", png);
+      }
+      const StageTimer timer("write record");
+      writer.write(to_json(tagged->record));
+    });
     progress.image_done(record.tagged());
   }
+  output.finish();
 
   if (!options.labels_out.empty()) {
     std::ofstream out(options.labels_out, std::ios::trunc);
