@@ -55,7 +55,11 @@ at::Tensor linear_in_weight_dtype(const at::Tensor& x, const at::Tensor& weight,
 }
 
 at::Tensor matmul_transposed(const at::Tensor& a, const at::Tensor& b) {
-  if (!onednn_takes(a, b) || a.dim() < 2) return at::matmul(a, b.transpose(-2, -1));
+  // Each oneDNN call costs about 85 us of set-up here, more than a one-row product (the
+  // class token's query) takes in OpenBLAS's batched kernel.
+  constexpr int64_t kFewestOnednnRows = 16;
+  if (!onednn_takes(a, b) || a.dim() < 2 || a.size(-2) < kFewestOnednnRows)
+    return at::matmul(a, b.transpose(-2, -1));
   const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-2);
   // One oneDNN product per matrix of the batch: [prod(...), M, K] x [prod(...), N, K].
   const at::Tensor a3 = a.reshape({-1, m, k});

@@ -1,5 +1,6 @@
 #include "tagclip/model/transformer_block.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -65,13 +66,14 @@ at::Tensor residual_block_ln_1(const at::Tensor& x, const ResidualBlockWeights& 
 at::Tensor residual_block_after_ln_1(const at::Tensor& x, const at::Tensor& normed_1,
                                      const ResidualBlockWeights& w, int64_t heads,
                                      const at::Tensor& additive_mask, at::Tensor* attention,
-                                     int64_t profiled_block) {
+                                     int64_t profiled_block, int64_t query_tokens) {
   const bool profiled = profiled_block >= 0;
   StageTimer attention_timer =
       profiled ? StageTimer::named([&] { return stage_name(profiled_block, "attention"); })
                : StageTimer::idle();
   const int64_t batch = x.size(0), tokens = x.size(1), width = x.size(2);
   const int64_t head_dim = width / heads;
+  const int64_t queries = query_tokens < 0 ? tokens : std::min(query_tokens, tokens);
   // The four linear layers run in their weights' dtype (bfloat16 or float16 for a lower
   // precision); everything else stays in x's. The two attention products stay there too:
   // in bfloat16 they moved the demo model's scores 5 to 8 times as far from float32's as
@@ -81,27 +83,30 @@ at::Tensor residual_block_after_ln_1(const at::Tensor& x, const at::Tensor& norm
                              .view({batch, tokens, 3, heads, head_dim})
                              .permute({2, 0, 3, 1, 4});
   // The query is scaled before the product, as torch's multi-head attention does.
-  const at::Tensor q = qkv[0] * (1.0 / std::sqrt(static_cast<double>(head_dim)));
+  const at::Tensor q =
+      qkv[0].slice(2, 0, queries) * (1.0 / std::sqrt(static_cast<double>(head_dim)));
   const at::Tensor k = qkv[1];
   const at::Tensor v = qkv[2];
 
-  // [B, heads, T, T]
+  // [B, heads, Q, T]
   at::Tensor logits = matmul_transposed(q, k);
   at::Tensor probabilities;
   if (additive_mask.defined()) {
     // [T, T] broadcasts over batch and heads; [B, T, T] over heads.
-    const at::Tensor mask = additive_mask.dim() == 2 ? additive_mask : additive_mask.unsqueeze(1);
+    const at::Tensor mask = (additive_mask.dim() == 2 ? additive_mask : additive_mask.unsqueeze(1))
+                                .slice(-2, 0, queries);
     if (attention != nullptr) *attention = at::softmax(logits, -1).mean(1);
     probabilities = at::softmax(logits + mask.to(logits.options()), -1);
   } else {
     probabilities = at::softmax(logits, -1);
     if (attention != nullptr) *attention = probabilities.mean(1);
   }
-  // [B, heads, T, T] x [B, heads, head_dim, T]^T -> [B, heads, T, head_dim] -> [B, T, W]
+  // [B, heads, Q, T] x [B, heads, head_dim, T]^T -> [B, heads, Q, head_dim] -> [B, Q, W]
   const at::Tensor context = matmul_transposed(probabilities, v.transpose(-2, -1))
                                  .transpose(1, 2)
-                                 .reshape({batch, tokens, width});
-  const at::Tensor out = x + linear_in_weight_dtype(context, w.out_proj_weight, w.out_proj_bias);
+                                 .reshape({batch, queries, width});
+  const at::Tensor out =
+      x.slice(1, 0, queries) + linear_in_weight_dtype(context, w.out_proj_weight, w.out_proj_bias);
   attention_timer.stop();
 
   StageTimer mlp_timer = profiled
@@ -115,9 +120,9 @@ at::Tensor residual_block_after_ln_1(const at::Tensor& x, const at::Tensor& norm
 
 at::Tensor residual_block_forward(const at::Tensor& x, const ResidualBlockWeights& w, int64_t heads,
                                   const at::Tensor& additive_mask, at::Tensor* attention,
-                                  int64_t profiled_block) {
+                                  int64_t profiled_block, int64_t query_tokens) {
   return residual_block_after_ln_1(x, residual_block_ln_1(x, w), w, heads, additive_mask, attention,
-                                   profiled_block);
+                                   profiled_block, query_tokens);
 }
 
 }  // namespace tagclip

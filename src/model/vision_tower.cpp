@@ -102,7 +102,8 @@ VisionOutput VisionTower::forward(const at::Tensor& images,
     const bool observed = static_cast<bool>(options.attention_observer);
     at::Tensor attention;
     x = residual_block_forward(x, blocks_[i], arch_.vision_heads, mask,
-                               keep[i] || observed ? &attention : nullptr, i);
+                               keep[i] || observed ? &attention : nullptr, i,
+                               options.class_token_only && i == layers - 1 ? 1 : -1);
     if (observed) options.attention_observer(i, attention);
     if (keep[i]) attention_by_block[i] = std::move(attention);
   }

@@ -44,6 +44,7 @@ std::vector<float> global_scores(const ClipModel& model,
   const at::Tensor mask =
       (batch.size() == 1 ? masks.front() : at::stack(masks, 0)).to(model.device());
   forward.block_masks.assign(model.architecture().vision_layers, mask);
+  forward.class_token_only = true;  // only the class token is scored
   const at::Tensor tokens = model.vision().forward(at::cat(crops, 0), forward).tokens;  // [B,T,E]
   const at::Tensor probabilities =
       class_probabilities(tokens.select(1, 0), text_embeddings, model.logit_scale())

@@ -212,7 +212,9 @@ TagResult TagclipPipeline::run_global(const at::Tensor& image) const {
   const at::Tensor resized =
       at::upsample_bilinear2d(image.to(model_->device(), at::kFloat), {resolution, resolution},
                               /*align_corners=*/false);
-  const VisionOutput encoded = model_->vision().forward(resized, VisionForwardOptions{});
+  VisionForwardOptions forward;
+  forward.class_token_only = true;  // plain CLIP reads the class token alone
+  const VisionOutput encoded = model_->vision().forward(resized, forward);
   const at::Tensor probabilities =
       class_probabilities(encoded.tokens.select(1, 0), text_embeddings_, model_->logit_scale());
   TagResult result;

@@ -40,12 +40,16 @@ at::Tensor residual_block_ln_1(const at::Tensor& x, const ResidualBlockWeights& 
 at::Tensor residual_block_after_ln_1(const at::Tensor& x, const at::Tensor& normed_1,
                                      const ResidualBlockWeights& weights, int64_t heads,
                                      const at::Tensor& additive_mask, at::Tensor* attention,
-                                     int64_t profiled_block = -1);
+                                     int64_t profiled_block = -1, int64_t query_tokens = -1);
 
 // x: [B, T, W]. additive_mask: undefined, [T, T] or [B, T, T], added to the attention
 // logits of every head. heads: W / 64 for CLIP.
 // When `attention` is non-null it receives the head-averaged attention probabilities
 // [B, T, T] computed WITHOUT the mask (what the reference reports whenever it adds one).
+// query_tokens >= 0 computes only the first query_tokens outputs (every token still serves
+// as key and value): the output is [B, Q, W] and the attention [B, Q, T]. The last block
+// of a pass whose caller reads only the class token needs Q = 1 (CWR's crops, the global
+// method): a twelfth of the pass saved, the class token's numbers unchanged.
 // profiled_block >= 0 times the attention and MLP halves as "block NN attention" / "mlp" in
 // the stage profile (core/stage_profile.h).
 // The linear weights' dtype is the products' (a lower --precision stores them in bfloat16 or
@@ -53,6 +57,7 @@ at::Tensor residual_block_after_ln_1(const at::Tensor& x, const at::Tensor& norm
 // Returns the block output [B, T, W].
 at::Tensor residual_block_forward(const at::Tensor& x, const ResidualBlockWeights& weights,
                                   int64_t heads, const at::Tensor& additive_mask,
-                                  at::Tensor* attention, int64_t profiled_block = -1);
+                                  at::Tensor* attention, int64_t profiled_block = -1,
+                                  int64_t query_tokens = -1);
 
 }  // namespace tagclip

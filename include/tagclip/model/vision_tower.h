@@ -37,6 +37,10 @@ struct VisionForwardOptions {
   // Blocks to run, from the first (0..L); -1 runs all L. CLIP-ES stops before the last block
   // and reruns it with autograd for Grad-CAM.
   int64_t block_count = -1;
+  // true: the last block computes the class token alone (every token is still its key and
+  // value), so VisionOutput::tokens is [B, 1, E] and the last block's attention [B, 1, 1 + N]:
+  // for callers that read only the class token.
+  bool class_token_only = false;
   // true: VisionOutput::tokens is the residual stream after the blocks run, [B, 1 + N, W],
   // without ln_post and proj.
   bool tokens_before_ln_post = false;
