@@ -14,6 +14,10 @@ def main():
     parser.add_argument("--model", required=True)
     parser.add_argument("--images", required=True, help="folder of <id>.jpg")
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--flush-denormal", action="store_true",
+                        help="torch.set_flush_denormal(True) first (tagclip does this itself)")
+    parser.add_argument("--text-cache", help="keep the class embeddings in this file: their "
+                        "time is excluded anyway, and a run at several sizes pays it once")
     args = parser.parse_args()
     sys.path.insert(0, args.reference)
     os.chdir(args.reference)  # classify.py imports its siblings
@@ -23,6 +27,8 @@ def main():
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+    if args.flush_denormal:
+        torch.set_flush_denormal(True)
     ids = sorted(f[:-4] for f in os.listdir(args.images) if f.endswith(".jpg"))
     # The module-level setup classify.py's __main__ does for --dataset voc2007.
     reference.args = argparse.Namespace(dataset="voc2007", img_root=args.images,
@@ -41,7 +47,12 @@ def main():
 
     def timed_encode(*a, **k):
         start = time.perf_counter()
-        out = encode(*a, **k)
+        if args.text_cache and os.path.exists(args.text_cache):
+            out = torch.load(args.text_cache)
+        else:
+            out = encode(*a, **k)
+            if args.text_cache:
+                torch.save(out, args.text_cache)
         text_seconds.append(time.perf_counter() - start)
         return out
 
@@ -51,7 +62,8 @@ def main():
     total = time.perf_counter() - start
     per_image = (total - sum(text_seconds)) / len(ids)
     print(f"reference per image: {per_image * 1e3:.1f} ms ({len(ids)} images, "
-          f"text encoding {sum(text_seconds):.1f} s excluded, threads {torch.get_num_threads()})")
+          f"text encoding {sum(text_seconds):.1f} s excluded, threads {torch.get_num_threads()}"
+          f"{', denormals flushed' if args.flush_denormal else ''})")
 
 
 if __name__ == "__main__":
