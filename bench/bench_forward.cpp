@@ -15,7 +15,6 @@
 
 #include "tagclip/model/clip_model.h"
 #include "tagclip/model/device.h"
-#include "tagclip/model/matmul.h"
 #include "tagclip/model/random_checkpoint.h"
 
 namespace {
@@ -53,12 +52,7 @@ int main(int argc, char** argv) {
   app.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  // As the command line does, TAGCLIP_BASELINE_KERNELS=1 included.
-  const char* baseline = std::getenv("TAGCLIP_BASELINE_KERNELS");
-  if (baseline != nullptr && std::string(baseline) == "1")
-    tagclip::set_onednn_float32_matmul(false);
-  else
-    tagclip::flush_denormals_to_zero();
+  tagclip::set_up_cpu_arithmetic_from_environment();  // before LibTorch starts its threads
   const int used_threads = tagclip::set_thread_count(threads);
   if (model_path.empty()) {
     model_path = (std::filesystem::temp_directory_path() / "tagclip-bench-vit-b16.pt").string();

@@ -17,18 +17,11 @@
 #include "tag_command.h"
 #include "tagclip/errors.h"
 #include "tagclip/model/device.h"
-#include "tagclip/model/matmul.h"
 #include "tagger_options.h"
 
 int main(int argc, char** argv) {
   using namespace tagclip::cli;
-  // TAGCLIP_BASELINE_KERNELS=1 keeps ATen's own float32 products and the denormals, as before
-  // the speed work, so a benchmark can show what the two changes bought.
-  const char* baseline = std::getenv("TAGCLIP_BASELINE_KERNELS");
-  if (baseline != nullptr && std::string(baseline) == "1")
-    tagclip::set_onednn_float32_matmul(false);
-  else
-    tagclip::flush_denormals_to_zero();
+  tagclip::set_up_cpu_arithmetic_from_environment();  // before LibTorch starts its threads
   CLI::App app{"tagclip " TAGCLIP_VERSION
                ": tag images with every class of an open vocabulary they contain, "
                "using TagCLIP (Lin et al., AAAI 2024) on a frozen CLIP ViT.\n"

@@ -3,10 +3,13 @@
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
+#include <cstdlib>
 #include <regex>
+#include <string>
 #include <thread>
 
 #include "tagclip/errors.h"
+#include "tagclip/model/matmul.h"
 
 namespace tagclip {
 
@@ -39,5 +42,15 @@ int set_thread_count(std::optional<int> threads) {
 }
 
 bool flush_denormals_to_zero() { return at::globalContext().setFlushDenormal(true); }
+
+bool set_up_cpu_arithmetic_from_environment() {
+  const char* baseline = std::getenv("TAGCLIP_BASELINE_KERNELS");
+  if (baseline != nullptr && std::string(baseline) == "1") {
+    set_onednn_float32_matmul(false);
+    return true;
+  }
+  flush_denormals_to_zero();
+  return false;
+}
 
 }  // namespace tagclip
