@@ -25,7 +25,9 @@ ResidualBlockWeights ResidualBlockWeights::from_state(const StateDict& state,
       options.dtype(product_dtype.value_or(c10::typeMetaToScalarType(options.dtype())));
   w.ln_1_weight = load(state, prefix + "ln_1.weight", options);
   w.ln_1_bias = load(state, prefix + "ln_1.bias", options);
-  w.in_proj_weight = load(state, prefix + "attn.in_proj_weight", products);
+  // q and k feed the attention logits: rounding them to bfloat16 moved the scores more than
+  // any other layer (see precision.h), so the q, k, v projection keeps the model's dtype.
+  w.in_proj_weight = load(state, prefix + "attn.in_proj_weight", options);
   w.in_proj_bias = load(state, prefix + "attn.in_proj_bias", options);
   w.out_proj_weight = load(state, prefix + "attn.out_proj.weight", products);
   w.out_proj_bias = load(state, prefix + "attn.out_proj.bias", options);
@@ -74,10 +76,11 @@ at::Tensor residual_block_after_ln_1(const at::Tensor& x, const at::Tensor& norm
   const int64_t batch = x.size(0), tokens = x.size(1), width = x.size(2);
   const int64_t head_dim = width / heads;
   const int64_t queries = query_tokens < 0 ? tokens : std::min(query_tokens, tokens);
-  // The four linear layers run in their weights' dtype (bfloat16 or float16 for a lower
-  // precision); everything else stays in x's. The two attention products stay there too:
-  // in bfloat16 they moved the demo model's scores 5 to 8 times as far from float32's as
-  // the linear layers do, for an eighth of the work at VOC sizes.
+  // The linear layers run in their weights' dtype (for a lower precision: bfloat16 or
+  // float16 for the output projection and the MLP); everything else stays in x's. The two
+  // attention products stay there too: in bfloat16 they moved the demo model's scores 5 to
+  // 8 times as far from float32's as the linear layers do, for an eighth of the work at
+  // VOC sizes.
   // [B, T, 3W] -> three [B, heads, T, head_dim]
   const at::Tensor qkv = linear_in_weight_dtype(normed_1, w.in_proj_weight, w.in_proj_bias)
                              .view({batch, tokens, 3, heads, head_dim})

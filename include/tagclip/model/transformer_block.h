@@ -19,8 +19,9 @@ struct ResidualBlockWeights {
   at::Tensor c_fc_weight, c_fc_bias;          // [4W, W], [4W]
   at::Tensor c_proj_weight, c_proj_bias;      // [W, 4W], [W]
 
-  // Reads "<prefix>ln_1.weight" etc., converted to `options` (dtype and device); the four
-  // linear weights to product_dtype when given (bfloat16 or float16 for a lower precision).
+  // Reads "<prefix>ln_1.weight" etc., converted to `options` (dtype and device); the output
+  // projection's and the MLP's weights to product_dtype when given (bfloat16 or float16 for
+  // a lower precision). The q, k, v projection keeps `options`: see precision.h.
   static ResidualBlockWeights from_state(const StateDict& state, const std::string& prefix,
                                          const at::TensorOptions& options,
                                          std::optional<at::ScalarType> product_dtype = {});
