@@ -24,9 +24,9 @@ void add_model_group(CLI::App& cmd, TaggerConfig& c) {
       ->group("Model");
   cmd.add_option_function<std::string>(
          "--precision", [&c](const std::string& name) { c.precision = parse_precision(name); },
-         "Matrix products of the image encoder: fp32 (faithful to the authors' numbers), bf16 "
-         "(about 4x faster on CPUs with AVX-512 BF16 or AMX, and on GPUs; LayerNorm, softmax "
-         "and scores stay fp32) or fp16 (CUDA only)")
+         "Image encoder arithmetic: fp32 (faithful to the authors' numbers), bf16 (attention "
+         "output projection and MLP in bfloat16, the rest fp32: about 1.5x fp32's speed on "
+         "CPUs with AVX-512 BF16 or AMX) or fp16 (the same in float16, CUDA only)")
       ->default_str(to_string(c.precision))
       ->check(CLI::IsMember({"fp32", "bf16", "fp16"}))
       ->group("Model");
