@@ -175,20 +175,18 @@ PreparedImage Tagger::prepare_file(const std::string& path) const {
 }
 
 TaggedImage Tagger::tag_prepared(const PreparedImage& prepared) const {
-  TaggedImage tagged;
-  tagged.record.image = prepared.image;
-  if (!prepared.error.empty()) {
-    tagged.record.error = prepared.error;
-    return tagged;
+  std::string error = prepared.error;
+  if (error.empty()) {
+    try {
+      return tag_input(prepared);
+    } catch (const std::exception& e) {
+      error = image_problem(e);
+    }
   }
-  try {
-    tagged = tag_input(prepared);
-  } catch (const std::exception& e) {
-    tagged = TaggedImage();
-    tagged.record.image = prepared.image;
-    tagged.record.error = image_problem(e);
-  }
-  return tagged;
+  TaggedImage failed;
+  failed.record.image = prepared.image;
+  failed.record.error = error;
+  return failed;
 }
 
 TaggedImage Tagger::tag_input(const PreparedImage& prepared) const {

@@ -43,14 +43,12 @@ int set_thread_count(std::optional<int> threads) {
 
 bool flush_denormals_to_zero() { return at::globalContext().setFlushDenormal(true); }
 
-bool set_up_cpu_arithmetic_from_environment() {
+void set_up_cpu_arithmetic_from_environment() {
   const char* baseline = std::getenv("TAGCLIP_BASELINE_KERNELS");
-  if (baseline != nullptr && std::string(baseline) == "1") {
+  if (baseline != nullptr && std::string(baseline) == "1")
     set_onednn_float32_matmul(false);
-    return true;
-  }
-  flush_denormals_to_zero();
-  return false;
+  else
+    flush_denormals_to_zero();
 }
 
 }  // namespace tagclip

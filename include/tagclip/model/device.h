@@ -31,7 +31,7 @@ bool flush_denormals_to_zero();
 // What a program calls first thing in main: flush_denormals_to_zero(), unless the
 // environment has TAGCLIP_BASELINE_KERNELS=1, which keeps the arithmetic as it was before
 // the speed work (denormals kept, ATen's own float32 products instead of oneDNN's) so a
-// benchmark can show what that work bought. Returns true for the baseline.
-bool set_up_cpu_arithmetic_from_environment();
+// benchmark can show what that work bought.
+void set_up_cpu_arithmetic_from_environment();
 
 }  // namespace tagclip
