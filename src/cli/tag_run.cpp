@@ -13,6 +13,7 @@
 #include "progress.h"
 #include "tagclip/core/background_work.h"
 #include "tagclip/core/stage_profile.h"
+#include "tagclip/core/tag_record.h"
 #include "tagclip/errors.h"
 #include "tagclip/io/jsonl_output.h"
 #include "tagclip/io/visualize.h"
@@ -25,10 +26,8 @@ namespace {
 std::string labels_line(const std::string& id, std::vector<int64_t> labels, int64_t fallback) {
   // Ascending, as classify.py --save_file lists them: CLIP-ES keeps this order for its keys.
   std::sort(labels.begin(), labels.end());
-  std::string line = id;
-  for (int64_t index : labels) line += " " + std::to_string(index);
-  if (labels.empty()) line += " " + std::to_string(fallback);
-  return line + "\n";
+  if (labels.empty()) labels.push_back(fallback);
+  return split_file_line(id, labels);
 }
 
 // The record's tags as the visualisation draws them.

@@ -27,6 +27,12 @@ std::vector<int64_t> TagRecord::split_labels() const {
   return labels;
 }
 
+std::string split_file_line(const std::string& id, const std::vector<int64_t>& labels) {
+  std::string line = id;
+  for (int64_t index : labels) line += " " + std::to_string(index);
+  return line + "\n";
+}
+
 nlohmann::ordered_json to_json(const TagRecord& record) {
   if (!record.tagged()) return {{"image", record.image}, {"error", record.error}};
   nlohmann::ordered_json tags = nlohmann::ordered_json::array();

@@ -57,4 +57,8 @@ nlohmann::ordered_json to_json(const TagRecord& record);
 // without a string "label", an integer "index" and a numeric "score".
 TagRecord tag_record_from_json(const nlohmann::ordered_json& json);
 
+// One line of the authors' split format, "id idx idx ...\n": what `tag --labels-out` and
+// `merge --labels-out` write and CLIP-ES reads.
+std::string split_file_line(const std::string& id, const std::vector<int64_t>& labels);
+
 }  // namespace tagclip
