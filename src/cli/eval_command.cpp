@@ -10,6 +10,7 @@
 
 #include "exit_codes.h"
 #include "progress.h"
+#include "shard_options.h"
 #include "tag_run.h"
 #include "tagclip/core/vocabularies.h"
 #include "tagclip/core/vocabulary.h"
@@ -19,6 +20,7 @@
 #include "tagclip/eval/eval_predictions.h"
 #include "tagclip/eval/eval_report.h"
 #include "tagclip/eval/voc_ground_truth.h"
+#include "tagclip/io/file_patterns.h"
 #include "tagger_options.h"
 
 namespace tagclip::cli {
@@ -31,10 +33,11 @@ struct EvalCommandOptions {
   bool keep_empty = false;
   std::string split_file, image_root, extension = ".jpg";
 
-  std::string predictions;
+  std::vector<std::string> predictions;
   TaggerConfig config;
   std::string output;
   bool resume = false;
+  ShardOptions shard;
 
   std::vector<int> top_k;
   bool per_class_f1 = false, per_sample_f1 = false, allow_missing = false;
@@ -87,9 +90,9 @@ GroundTruth read_ground_truth(const EvalCommandOptions& o, Dataset dataset, bool
       "--dataset cocostuff needs --split-file (the authors' cocostuff/val.txt format)");
 }
 
-// Tags every ground-truth image into o.output (resumable) and returns what it holds.
-Predictions tag_ground_truth_images(EvalCommandOptions& o, const GroundTruth& truth,
-                                    bool classes_given) {
+// Tags every ground-truth image (or, sharded, the shard's) into o.output (resumable).
+TagRunSummary tag_ground_truth_images(EvalCommandOptions& o, const GroundTruth& truth,
+                                      bool classes_given, const std::optional<Shard>& shard) {
   if (o.output.empty() || o.output == "-")
     throw UsageError(
         "tagging needs -o/--output FILE for the predictions (or give --predictions "
@@ -99,6 +102,16 @@ Predictions tag_ground_truth_images(EvalCommandOptions& o, const GroundTruth& tr
     std::error_code ec;
     const bool exists = std::filesystem::exists(image.image_path, ec);
     inputs.images.push_back({image.image_path, image.id, exists ? "" : "no such file"});
+  }
+  TagRunOptions run;
+  run.output = shard ? shard_output_path(o.output, *shard) : o.output;
+  if (shard) {
+    std::vector<std::string> paths;
+    for (const ImageInput& input : inputs.images) paths.push_back(input.path);
+    std::vector<ImageInput> members;
+    for (size_t k : select_shard_members(*shard, paths, run.output))
+      members.push_back(inputs.images[k]);
+    inputs.images = std::move(members);
   }
   if (!classes_given) o.config.classes = dataset_vocabulary(truth.dataset);
   const Tagger tagger = Tagger::load(o.config);
@@ -110,13 +123,10 @@ Predictions tag_ground_truth_images(EvalCommandOptions& o, const GroundTruth& tr
     throw UsageError("--classes " + o.config.classes + " is not the " +
                      std::to_string(expected.size()) + " " + dataset_vocabulary(truth.dataset) +
                      " classes of the ground truth");
-  TagRunOptions run;
-  run.output = o.output;
   run.resume = o.resume;
   run.quiet = spdlog::get_level() > spdlog::level::info;
   run.interactive = stderr_is_terminal();
-  run_tagging(inputs, tagger, run);
-  return read_predictions(o.output);
+  return run_tagging(inputs, tagger, run);
 }
 
 void write_report(const EvalCommandOptions& o, const EvalReport& report, const GroundTruth& truth,
@@ -126,6 +136,7 @@ void write_report(const EvalCommandOptions& o, const EvalReport& report, const G
   json["ground_truth"] = truth.source;
   json["ground_truth_images"] = truth.images.size();
   json["predictions"] = predictions.path;
+  json["prediction_files"] = predictions.files;
   json["missing_predictions"] = matched.missing.size();
   json["failed_predictions"] = matched.failed.size();
   json["unexpected_predictions"] = matched.unexpected.size();
@@ -137,18 +148,32 @@ void write_report(const EvalCommandOptions& o, const EvalReport& report, const G
 
 int run_eval(EvalCommandOptions& o, bool model_given, bool classes_given) {
   const Dataset dataset = parse_dataset(o.dataset);
-  if (!o.predictions.empty() && (model_given || !o.output.empty() || o.resume))
+  const bool shard_given = !o.shard.shard.empty() || o.shard.count.has_value();
+  if (!o.predictions.empty() && (model_given || !o.output.empty() || o.resume || shard_given))
     throw UsageError(
-        "--predictions scores an existing file; --model/--output/--resume tag the "
+        "--predictions scores existing files; --model/--output/--resume/--shard tag the "
         "images anew: give one or the other");
+  const std::optional<Shard> shard =
+      o.predictions.empty() ? resolve_shard(o.shard) : std::optional<Shard>();
   const GroundTruth truth = read_ground_truth(o, dataset, classes_given);
   spdlog::info("ground truth {}: {} images, {} classes ({})", dataset_name(dataset),
                truth.images.size(), truth.classes.size(), truth.source);
   for (const std::string& warning : truth.warnings) spdlog::warn("ground truth: {}", warning);
 
-  const Predictions predictions = o.predictions.empty()
-                                      ? tag_ground_truth_images(o, truth, classes_given)
-                                      : read_predictions(o.predictions);
+  if (o.predictions.empty()) {
+    const TagRunSummary tagged = tag_ground_truth_images(o, truth, classes_given, shard);
+    if (shard) {
+      // One shard holds part of the ground truth: scoring waits for all of them.
+      spdlog::info(
+          "shard {} tagged; when every shard is done, score them together with "
+          "`tagclip eval --predictions '{}'` (same ground-truth options)",
+          shard->to_string(), shard_files_pattern(o.output, shard->count));
+      return tagged.failed > 0 ? kExitSomeImagesFailed : kExitOk;
+    }
+  }
+  const Predictions predictions =
+      read_predictions(o.predictions.empty() ? std::vector<std::string>{o.output}
+                                             : expand_file_patterns(o.predictions));
   if (predictions.duplicates > 0)
     spdlog::warn("{}: {} repeated records of already scored images ignored", predictions.path,
                  predictions.duplicates);
@@ -232,13 +257,16 @@ void register_eval_command(CLI::App& app, int& exit_code) {
       "Exit status: 0 scored, 1 images missing on either side (without --allow-missing), "
       "2 usage error, 3 ground truth, predictions or model could not be read.");
   add_ground_truth_options(*cmd, *o);
-  cmd->add_option("--predictions", o->predictions, "JSON Lines written by `tagclip tag`")
+  cmd->add_option("--predictions", o->predictions,
+                  "JSON Lines written by `tagclip tag`: one file, or several (the shards of one "
+                  "run), as names or quoted patterns such as 'out/tags.*-of-00016.jsonl'")
       ->group("Predictions");
   cmd->add_option("-o,--output", o->output, "Tagging: where the predictions are written")
       ->group("Predictions");
   cmd->add_flag("--resume", o->resume, "Tagging: keep the images already in --output")
       ->group("Predictions");
   add_tagger_options(*cmd, o->config);
+  add_shard_options(*cmd, o->shard);
   // eval's vocabulary follows --dataset unless given; say so instead of tag's "voc".
   cmd->get_option("--classes")
       ->default_str("the dataset's")

@@ -11,6 +11,7 @@
 #include "eval_seg_command.h"
 #include "exit_codes.h"
 #include "info_command.h"
+#include "merge_command.h"
 #include "random_checkpoint_command.h"
 #include "segment_command.h"
 #include "tag_command.h"
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
   register_eval_command(app, exit_code);
   register_eval_seg_command(app, exit_code);
   register_segment_command(app, exit_code);
+  register_merge_command(app, exit_code);
   register_random_checkpoint_command(app, exit_code);
 
   try {

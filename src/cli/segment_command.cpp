@@ -8,6 +8,7 @@
 #include "exit_codes.h"
 #include "progress.h"
 #include "segment_run.h"
+#include "shard_options.h"
 #include "tagclip/errors.h"
 #include "tagger_options.h"
 
@@ -23,6 +24,7 @@ struct SegmentCommandOptions {
   std::vector<std::string> inputs;
   std::string labels_file, labels_from, image_root, extension = ".jpg";
   SegmentRunOptions run;
+  ShardOptions shard;
 };
 
 std::vector<LabelledImage> gather_images(const SegmentCommandOptions& o) {
@@ -132,6 +134,7 @@ void register_segment_command(CLI::App& app, int& exit_code) {
                 "Skip images whose requested files all exist (and that --output records) and "
                 "append the rest")
       ->group("Output");
+  add_shard_options(*cmd, o->shard);
 
   cmd->callback([o, &exit_code] {
     SegmentRunOptions& run = o->run;
@@ -139,8 +142,19 @@ void register_segment_command(CLI::App& app, int& exit_code) {
       throw UsageError("nothing to write: give --cams-out, --masks-out and/or --visualize");
     if (o->crf && run.masks_dir.empty() && run.visualize_dir.empty())
       throw UsageError("--crf refines the masks: give --masks-out or --visualize too");
-    const std::vector<LabelledImage> images = gather_images(*o);
+    const std::optional<Shard> shard = resolve_shard(o->shard);
+    std::vector<LabelledImage> images = gather_images(*o);
     if (images.empty()) throw UsageError("no images to segment");
+    if (shard) {
+      // Each shard writes its own JSON Lines; CAM, mask and picture files are per image
+      // already, so the shards share those folders.
+      run.output = shard_output_path(run.output, *shard);
+      std::vector<std::string> paths;
+      for (const LabelledImage& image : images) paths.push_back(image.input.path);
+      std::vector<LabelledImage> members;
+      for (size_t k : select_shard_members(*shard, paths, run.output)) members.push_back(images[k]);
+      images = std::move(members);
+    }
     const SegmenterConfig config = segmenter_config(*o);
     config.validate();
 

@@ -7,9 +7,12 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "exit_codes.h"
+#include "image_input_options.h"
 #include "progress.h"
+#include "shard_options.h"
 #include "tag_run.h"
 #include "tagclip/core/stage_profile.h"
 #include "tagclip/errors.h"
@@ -20,24 +23,25 @@ namespace {
 
 struct TagCommandOptions {
   TaggerConfig config;
-  std::vector<std::string> inputs;
-  std::string split_file, image_root, extension = ".jpg";
+  ImageInputOptions images;
   std::string output = "-", labels_out, meta_out, visualize_dir;
   bool resume = false;
   bool profile = false;
+  ShardOptions shard;
 };
 
-ImageInputs gather_inputs(const TagCommandOptions& o) {
-  if (!o.split_file.empty()) {
-    if (!o.inputs.empty()) throw UsageError("give either INPUT... or --split-file, not both");
-    return read_split_file(o.split_file, o.image_root, o.extension);
-  }
-  if (o.inputs.empty())
-    throw UsageError("nothing to tag: give image files, folders, @LIST, - or --split-file");
-  return collect_image_inputs(o.inputs, std::cin);
+// Keeps the images of this process's shard; an empty shard (more shards than images) still
+// writes its (empty) outputs, so the merge finds every shard's file.
+void keep_shard(ImageInputs& inputs, const Shard& shard, const std::string& output) {
+  std::vector<std::string> paths;
+  for (const ImageInput& input : inputs.images) paths.push_back(input.path);
+  std::vector<ImageInput> members;
+  for (size_t k : select_shard_members(shard, paths, output)) members.push_back(inputs.images[k]);
+  inputs.images = std::move(members);
 }
 
-void write_meta(const std::string& path, const Tagger& tagger, const TagRunSummary& summary) {
+void write_meta(const std::string& path, const Tagger& tagger, const TagRunSummary& summary,
+                const std::optional<Shard>& shard) {
   nlohmann::ordered_json meta = {{"tagclip_version", TAGCLIP_VERSION},
                                  {"model", tagger.config().model_path},
                                  {"architecture", tagger.model().architecture().to_json()},
@@ -51,6 +55,7 @@ void write_meta(const std::string& path, const Tagger& tagger, const TagRunSumma
                                  {"images_failed", summary.failed},
                                  {"images_skipped", summary.skipped},
                                  {"seconds", summary.seconds}};
+  if (shard) meta["shard"] = shard->to_string();
   std::ofstream out(path);
   if (!out) throw UsageError(path + ": cannot open for writing");
   out << meta.dump(2) << "\n";
@@ -67,18 +72,7 @@ void register_tag_command(CLI::App& app, int& exit_code) {
       "\"index\", \"score\"}...], \"scores\": {class: score, ...}}, or {\"image\", \"error\"} "
       "when an image fails (the run goes on).\nExit status: 0 all tagged, 1 some images "
       "failed, 2 usage error, 3 model/tokenizer/vocabulary could not be loaded.");
-  cmd->add_option("inputs", o->inputs,
-                  "Image files, folders (recursed, sorted, by image extension), @FILE (one path "
-                  "per line) or - (paths on standard input)");
-  cmd->add_option("--split-file", o->split_file,
-                  "The reference's split format ('id [labels...]' per line); images are "
-                  "IMAGE_ROOT/id + --ext")
-      ->group("Input");
-  cmd->add_option("--image-root", o->image_root, "Folder of the split file's images")
-      ->group("Input");
-  cmd->add_option("--ext", o->extension, "Image extension for --split-file ids")
-      ->capture_default_str()
-      ->group("Input");
+  add_image_input_options(*cmd, o->images);
   add_tagger_options(*cmd, o->config);
 
   cmd->add_option("-o,--output", o->output, "JSON Lines output; - for standard output")
@@ -111,25 +105,31 @@ void register_tag_command(CLI::App& app, int& exit_code) {
                 "text embeddings, decode, resize, patch embedding, each block's attention and "
                 "MLP, DMAR, CWR, labels, output), summed over the images, on standard error")
       ->group("Output");
+  add_shard_options(*cmd, o->shard);
 
   cmd->callback([o, &exit_code] {
     const auto start = std::chrono::steady_clock::now();
     StageProfile::instance().set_enabled(o->profile);
-    const ImageInputs inputs = gather_inputs(*o);
+    const std::optional<Shard> shard = resolve_shard(o->shard);
+    ImageInputs inputs = gather_image_inputs(o->images);
     for (const std::string& warning : inputs.warnings) spdlog::warn("{}", warning);
     if (inputs.images.empty()) throw UsageError("no images to tag");
+    auto shard_path = [&](const std::string& path) {
+      return shard ? shard_output_path(path, *shard) : path;
+    };
+    TagRunOptions run;
+    run.output = shard_path(o->output);
+    if (shard) keep_shard(inputs, *shard, run.output);
     o->config.keep_patch_maps = !o->visualize_dir.empty();
     const Tagger tagger = Tagger::load(o->config);
 
-    TagRunOptions run;
-    run.output = o->output;
     run.resume = o->resume;
-    run.labels_out = o->labels_out;
+    run.labels_out = shard_path(o->labels_out);
     run.visualize_dir = o->visualize_dir;
     run.quiet = spdlog::get_level() > spdlog::level::info;
     run.interactive = stderr_is_terminal();
     const TagRunSummary summary = run_tagging(inputs, tagger, run);
-    if (!o->meta_out.empty()) write_meta(o->meta_out, tagger, summary);
+    if (!o->meta_out.empty()) write_meta(shard_path(o->meta_out), tagger, summary, shard);
     if (o->profile) {
       const double wall =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -22,19 +22,30 @@ std::string first_few(const std::vector<std::string>& names, size_t shown = 5) {
 
 }  // namespace
 
-Predictions read_predictions(const std::string& path) {
+namespace {
+
+// Reads one or more files into one Predictions: shards of one run, each image in one of them.
+class PredictionsReader {
+ public:
+  void read(const std::string& path);
+  Predictions finish();
+
+ private:
+  Predictions out_;
+  std::unordered_map<std::string, size_t> column_of_;  // class name -> column
+  std::unordered_map<std::string, size_t> row_of_;     // scored id -> row
+  std::unordered_set<std::string> failed_;
+  std::vector<std::string> failed_order_;
+};
+
+void PredictionsReader::read(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw PredictionsError(path, "cannot read the predictions file");
-  Predictions out;
-  out.path = path;
-  std::unordered_map<std::string, size_t> column_of;  // class name -> column
-  std::unordered_map<std::string, size_t> row_of;     // scored id -> row
-  std::unordered_set<std::string> failed;
-  std::vector<std::string> failed_order;
+  out_.files.push_back(path);
   std::string line;
   for (size_t line_number = 1; std::getline(in, line); ++line_number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    ++out.records;
+    ++out_.records;
     const std::string where = "line " + std::to_string(line_number);
     const nlohmann::ordered_json json = nlohmann::ordered_json::parse(line, nullptr, false);
     if (json.is_discarded())
@@ -49,41 +60,59 @@ Predictions read_predictions(const std::string& path) {
     }
     const std::string id = fs::path(record.image).stem().string();
     if (!record.tagged()) {
-      if (!row_of.count(id) && failed.insert(id).second) failed_order.push_back(id);
+      if (!row_of_.count(id) && failed_.insert(id).second) failed_order_.push_back(id);
       continue;
     }
-    if (out.classes.empty()) {
+    if (out_.classes.empty()) {
       for (const auto& [name, score] : record.scores) {
-        column_of.emplace(name, out.classes.size());
-        out.classes.push_back(name);
+        column_of_.emplace(name, out_.classes.size());
+        out_.classes.push_back(name);
       }
-      if (out.classes.empty()) throw PredictionsError(path, where + ": \"scores\" is empty");
+      if (out_.classes.empty()) throw PredictionsError(path, where + ": \"scores\" is empty");
     }
-    if (row_of.count(id)) {
-      ++out.duplicates;
+    if (row_of_.count(id)) {
+      ++out_.duplicates;
       continue;
     }
-    if (record.scores.size() != out.classes.size())
+    if (record.scores.size() != out_.classes.size())
       throw PredictionsError(path, where + ": scores " + std::to_string(record.scores.size()) +
                                        " classes, the first record " +
-                                       std::to_string(out.classes.size()));
-    const size_t row = out.ids.size();
-    out.scores.resize(out.scores.size() + out.classes.size());
-    float* values = out.scores.data() + row * out.classes.size();
+                                       std::to_string(out_.classes.size()));
+    const size_t row = out_.ids.size();
+    out_.scores.resize(out_.scores.size() + out_.classes.size());
+    float* values = out_.scores.data() + row * out_.classes.size();
     for (const auto& [name, score] : record.scores) {
-      const auto column = column_of.find(name);
-      if (column == column_of.end())
+      const auto column = column_of_.find(name);
+      if (column == column_of_.end())
         throw PredictionsError(
             path, where + ": class '" + name + "' is not among the first record's classes");
       values[column->second] = static_cast<float>(score);
     }
-    row_of.emplace(id, row);
-    out.ids.push_back(id);
-    failed.erase(id);
+    row_of_.emplace(id, row);
+    out_.ids.push_back(id);
+    failed_.erase(id);
   }
-  for (const std::string& id : failed_order)
-    if (failed.count(id)) out.failed_ids.push_back(id);
-  return out;
+}
+
+Predictions PredictionsReader::finish() {
+  for (const std::string& id : failed_order_)
+    if (failed_.count(id)) out_.failed_ids.push_back(id);
+  out_.path = out_.files.empty() ? "" : out_.files.front();
+  if (out_.files.size() > 1)
+    out_.path += " (+" + std::to_string(out_.files.size() - 1) + " more files)";
+  return std::move(out_);
+}
+
+}  // namespace
+
+Predictions read_predictions(const std::string& path) {
+  return read_predictions(std::vector<std::string>{path});
+}
+
+Predictions read_predictions(const std::vector<std::string>& paths) {
+  PredictionsReader reader;
+  for (const std::string& path : paths) reader.read(path);
+  return reader.finish();
 }
 
 MatchedPredictions match_predictions(const GroundTruth& truth, const Predictions& predictions) {

@@ -24,7 +24,8 @@ class PredictionsError : public Error {
 };
 
 struct Predictions {
-  std::string path;
+  std::string path;                     // the file, or "first (+N more files)"
+  std::vector<std::string> files;       // every file read, in order
   std::vector<std::string> classes;     // the "scores" keys of the first scored record, in order
   std::vector<std::string> ids;         // one per scored image: the stem of its "image"
   std::vector<float> scores;            // [ids.size(), classes.size()] row-major
@@ -39,6 +40,9 @@ struct Predictions {
 // last line of a killed run), a record without "image" or "scores", a non-numeric score, or
 // a record whose classes differ from the first record's.
 Predictions read_predictions(const std::string& path);
+// The same over several files (the shards of one run) as one set of predictions; a record
+// of an image already scored in an earlier file counts as a duplicate.
+Predictions read_predictions(const std::vector<std::string>& paths);
 
 struct MatchedPredictions {
   MultilabelData data;                  // one row per ground-truth image that was scored
