@@ -12,6 +12,8 @@ packages=(
   zlib1g-dev libicu-dev libtinyxml2-dev
   # Without OpenBLAS Debian's LibTorch multiplies matrices with the reference BLAS (~15x slower).
   libopenblas0-pthread
+  # The cluster test starts a single-node Slurm on localhost (tests/cluster/).
+  slurmctld slurmd slurm-client munge iproute2
 )
 
 if [[ "${TAGCLIP_SKIP_APT:-0}" != 1 ]]; then
