@@ -105,14 +105,9 @@ TagRunSummary tag_ground_truth_images(EvalCommandOptions& o, const GroundTruth& 
   }
   TagRunOptions run;
   run.output = shard ? shard_output_path(o.output, *shard) : o.output;
-  if (shard) {
-    std::vector<std::string> paths;
-    for (const ImageInput& input : inputs.images) paths.push_back(input.path);
-    std::vector<ImageInput> members;
-    for (size_t k : select_shard_members(*shard, paths, run.output))
-      members.push_back(inputs.images[k]);
-    inputs.images = std::move(members);
-  }
+  if (shard)
+    inputs.images = keep_shard(
+        *shard, inputs.images, [](const ImageInput& input) { return input.path; }, run.output);
   if (!classes_given) o.config.classes = dataset_vocabulary(truth.dataset);
   const Tagger tagger = Tagger::load(o.config);
   // Fail before hours of tagging, not after: the scores must cover exactly these classes.

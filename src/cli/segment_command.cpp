@@ -149,11 +149,8 @@ void register_segment_command(CLI::App& app, int& exit_code) {
       // Each shard writes its own JSON Lines; CAM, mask and picture files are per image
       // already, so the shards share those folders.
       run.output = shard_output_path(run.output, *shard);
-      std::vector<std::string> paths;
-      for (const LabelledImage& image : images) paths.push_back(image.input.path);
-      std::vector<LabelledImage> members;
-      for (size_t k : select_shard_members(*shard, paths, run.output)) members.push_back(images[k]);
-      images = std::move(members);
+      images = keep_shard(
+          *shard, images, [](const LabelledImage& image) { return image.input.path; }, run.output);
     }
     const SegmenterConfig config = segmenter_config(*o);
     config.validate();

@@ -26,4 +26,15 @@ std::optional<Shard> resolve_shard(const ShardOptions& options);
 std::vector<size_t> select_shard_members(const Shard& shard, const std::vector<std::string>& keys,
                                          const std::string& output);
 
+// The items of `shard`, in input order; `path_of(item)` is the image path it is ranked by.
+template <typename Item, typename PathOf>
+std::vector<Item> keep_shard(const Shard& shard, const std::vector<Item>& items, PathOf path_of,
+                             const std::string& output) {
+  std::vector<std::string> paths;
+  for (const Item& item : items) paths.push_back(path_of(item));
+  std::vector<Item> members;
+  for (size_t k : select_shard_members(shard, paths, output)) members.push_back(items[k]);
+  return members;
+}
+
 }  // namespace tagclip::cli

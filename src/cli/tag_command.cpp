@@ -30,16 +30,6 @@ struct TagCommandOptions {
   ShardOptions shard;
 };
 
-// Keeps the images of this process's shard; an empty shard (more shards than images) still
-// writes its (empty) outputs, so the merge finds every shard's file.
-void keep_shard(ImageInputs& inputs, const Shard& shard, const std::string& output) {
-  std::vector<std::string> paths;
-  for (const ImageInput& input : inputs.images) paths.push_back(input.path);
-  std::vector<ImageInput> members;
-  for (size_t k : select_shard_members(shard, paths, output)) members.push_back(inputs.images[k]);
-  inputs.images = std::move(members);
-}
-
 void write_meta(const std::string& path, const Tagger& tagger, const TagRunSummary& summary,
                 const std::optional<Shard>& shard) {
   nlohmann::ordered_json meta = {{"tagclip_version", TAGCLIP_VERSION},
@@ -119,7 +109,11 @@ void register_tag_command(CLI::App& app, int& exit_code) {
     };
     TagRunOptions run;
     run.output = shard_path(o->output);
-    if (shard) keep_shard(inputs, *shard, run.output);
+    // An empty shard (more shards than images) still writes its empty outputs, so the merge
+    // finds every shard's file.
+    if (shard)
+      inputs.images = keep_shard(
+          *shard, inputs.images, [](const ImageInput& input) { return input.path; }, run.output);
     o->config.keep_patch_maps = !o->visualize_dir.empty();
     const Tagger tagger = Tagger::load(o->config);
 
