@@ -13,7 +13,7 @@ packages=(
   # Without OpenBLAS Debian's LibTorch multiplies matrices with the reference BLAS (~15x slower).
   libopenblas0-pthread
   # The cluster test starts a single-node Slurm on localhost (tests/cluster/).
-  slurmctld slurmd slurm-client munge iproute2
+  slurmctld slurmd slurm-client munge iproute2 procps
 )
 
 if [[ "${TAGCLIP_SKIP_APT:-0}" != 1 ]]; then
