@@ -111,13 +111,14 @@ def draw_batch(seed, step, canvas, batch, extra_chance=0.0, grid=14, patch=16):
     [B, c, c, 3], window offsets [B, 2] (patch row, column in the 14 x 14 grid), label ids
     [B] (index in LABELS) and captions. Runs in the helper process."""
     rng = np.random.default_rng([seed, step])
-    images, labels, captions, patch_labels = [], [], [], []
+    images, labels, captions, patch_labels, patch_objects = [], [], [], [], []
     for _ in range(batch):
         image, info = draw_shapes.training_scene(rng, canvas, extra_chance=extra_chance)
         images.append(image)
         labels.append(LABELS.index(info["label"]))
         captions.append(caption_for(info, rng))
         patch_labels.append(patch_labels_for(info, canvas, patch))
+        patch_objects.append(patch_objects_for(info, canvas, patch))
     window = canvas // patch
     offsets = rng.integers(0, grid - window + 1, (batch, 2))
     # The patch loss's captions come from their own generator, so that the images and
@@ -128,7 +129,7 @@ def draw_batch(seed, step, canvas, batch, extra_chance=0.0, grid=14, patch=16):
                                    "colour": None}, label_rng, attributes=False)
                       for k, name in enumerate(LABELS)]
     return (np.stack(images), offsets, np.asarray(labels), captions, np.stack(patch_labels),
-            label_captions)
+            label_captions, np.stack(patch_objects))
 
 
 def patch_labels_for(info, canvas, patch):
@@ -147,6 +148,17 @@ def patch_labels_for(info, canvas, patch):
     return labels.reshape(-1)
 
 
+def patch_objects_for(info, canvas, patch):
+    """Per patch [g*g]: which of the scene's objects covers at least half of it (its index
+    in info["objects"]), or -1. The attention term keeps each object's patches from
+    attending to the other objects."""
+    g = canvas // patch
+    if not info["objects"]:
+        return np.full(g * g, -1, np.int64)
+    cover = np.stack([m.reshape(g, patch, g, patch).mean((1, 3)) for _, m in info["objects"]])
+    return np.where(cover.max(0) >= 0.5, cover.argmax(0), -1).reshape(-1).astype(np.int64)
+
+
 def tokenize_short(bpe, captions):
     """[B, T] token ids cut to the longest caption (the causal mask makes the cut exact)."""
     tokens = torch.tensor(bpe.tokenize(captions, CONTEXT))
@@ -156,10 +168,51 @@ def tokenize_short(bpe, captions):
 def to_batch(drawn, bpe):
     """draw_batch's output as tensors: images [B, 3, c, c], offsets [B, 2], labels [B],
     tokens [B, T], patch labels [B, g*g] and one caption's tokens per label [L, T]."""
-    images, offsets, labels, captions, patch_labels, label_captions = drawn
+    images, offsets, labels, captions, patch_labels, label_captions, patch_objects = drawn
     return (to_tensor(images), torch.from_numpy(offsets), torch.from_numpy(labels),
             tokenize_short(bpe, captions), torch.from_numpy(patch_labels),
-            tokenize_short(bpe, label_captions))
+            tokenize_short(bpe, label_captions), torch.from_numpy(patch_objects))
+
+
+def block_with_attention(block, x):
+    """One residual block as ResidualBlock.forward computes it (no mask), also returning
+    its attention probabilities [B, H, T, T]."""
+    h = block.ln_1(x)
+    b, t, w = h.shape
+    heads = block.attn.heads
+    qkv = F.linear(h, block.attn.in_proj_weight, block.attn.in_proj_bias)
+    q, k, v = qkv.view(b, t, 3, heads, w // heads).permute(2, 0, 3, 1, 4)
+    probabilities = (torch.matmul(q, k.transpose(-2, -1)) * float(w // heads) ** -0.5).softmax(-1)
+    x = x + block.attn.out_proj(torch.matmul(probabilities, v).transpose(1, 2).reshape(b, t, w))
+    return x + block.mlp(block.ln_2(x)), probabilities
+
+
+def attention_locality_loss(model, images, offsets, patch_objects, blocks):
+    """How much attention each object patch gives to other objects' patches, in the blocks
+    DMAR reads: -log(same / (same + other)) averaged over patches of scenes with two or
+    more objects. Background patches are left free. Real CLIP's middle blocks link the
+    patches of one object; a small CLIP trained on captions alone links all of them."""
+    x = model.visual.embed(images, offsets)
+    same = patch_objects.unsqueeze(2) == patch_objects.unsqueeze(1)  # [B, N, N]
+    on_object = patch_objects >= 0
+    other = on_object.unsqueeze(2) & on_object.unsqueeze(1) & ~same
+    same = same & on_object.unsqueeze(2)
+    rows = on_object & other.any(2)  # object patches that have another object to avoid
+    losses = []
+    for index, block in enumerate(model.visual.transformer.resblocks):
+        if index > max(blocks):
+            break
+        if index not in blocks:
+            x = block(x)
+            continue
+        x, probabilities = block_with_attention(block, x)
+        patch_to_patch = probabilities.mean(1)[:, 1:, 1:]  # [B, N, N], heads averaged
+        same_mass = (patch_to_patch * same).sum(2)
+        other_mass = (patch_to_patch * other).sum(2)
+        ratio = same_mass / (same_mass + other_mass + 1e-8)
+        if rows.any():
+            losses.append(-(ratio[rows] + 1e-6).log().mean())
+    return torch.stack(losses).mean() if losses else images.new_zeros(())
 
 
 def contrastive_loss(model, images, offsets, labels, tokens, patch_labels=None,
@@ -271,6 +324,12 @@ def main():
     parser.add_argument("--extra-object-chance", type=float, default=0.0,
                         help="share of object scenes that get 1-2 smaller, unmentioned objects "
                              "of other classes (0: one object per image)")
+    parser.add_argument("--attention-weight", type=float, default=0.0,
+                        help="weight of the attention-locality term (0: none); needs scenes "
+                             "with several objects (--extra-object-chance)")
+    parser.add_argument("--attention-blocks", type=int, nargs="+", default=[-4, -3, -2],
+                        help="blocks the attention term shapes, negative from the end "
+                             "(default: the ones tagclip's DMAR reads)")
     parser.add_argument("--final-fraction", type=float, default=0.1,
                         help="share of steps at the end that are all 224 x 224")
     args = parser.parse_args()
@@ -284,6 +343,7 @@ def main():
                   grid=14, embed=args.embed, text_width=64, text_layers=args.text_layers)
     model = DemoClip(**config)
     model.config = config
+    attention_blocks = sorted(b % args.vision_layers for b in args.attention_blocks)
     sizes = dict(p112=0.6, p160=0.25, batch_112=args.batch_112, batch_160=args.batch_160,
                  batch_224=args.batch_224, final_fraction=args.final_fraction)
 
@@ -322,13 +382,18 @@ def main():
     for step in range(start, args.steps):
         for later in range(step, step + ahead):
             request(later)
-        images, offsets, labels, tokens, patch_labels, label_tokens = to_batch(
+        images, offsets, labels, tokens, patch_labels, label_tokens, patch_objects = to_batch(
             pending.pop(step).get(), bpe)
         canvas = images.shape[-1]
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, args.steps, args.lr, warmup)
         loss, accuracy = contrastive_loss(model, images, offsets, labels, tokens, patch_labels,
                                           label_tokens, args.patch_loss_weight)
+        attention_loss = None
+        if args.attention_weight > 0:
+            attention_loss = attention_locality_loss(model, images, offsets, patch_objects,
+                                                     attention_blocks)
+            loss = loss + args.attention_weight * attention_loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -339,6 +404,8 @@ def main():
                   "smoothed": round(smoothed, 4), "batch_accuracy": round(float(accuracy), 3),
                   "logit_scale": round(float(model.logit_scale.exp()), 2),
                   "elapsed_s": round(time.time() - began, 1)}
+        if attention_loss is not None:
+            record["attention_loss"] = round(float(attention_loss), 4)
         if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
             record.update(evaluate(model, bpe, args.seed))
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
