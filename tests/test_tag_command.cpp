@@ -292,5 +292,44 @@ TEST_F(TagCommand, MetaOutDescribesTheRun) {
   EXPECT_EQ(parse_lines(read_all(dir_ + "/o.jsonl")).size(), 1u);  // metadata not in the stream
 }
 
+// Another model file at the same path with the same size and modification time (a copy
+// with cp -p, a re-download with its server time) must not reuse the first model's cached
+// text embeddings: the cached run equals a --no-cache run.
+TEST_F(TagCommand, ACachedRunOfAnotherModelWithTheSameSizeAndTimeEqualsNoCache) {
+  RandomCheckpointSpec other = testing::fidelity_spec();
+  other.seed = 1;
+  const std::string first = testing::fidelity_checkpoint_path();
+  const std::string second = testing::random_checkpoint_path(other, "fidelity");
+  ASSERT_EQ(fs::file_size(first), fs::file_size(second)) << "the case needs equal sizes";
+  const std::string model = dir_ + "/model.pt", cache = dir_ + "/cache";
+  const std::string common = testing::tagclip_binary() + " tag --bpe " + bpe_ +
+                             " --threads 2 --model " + model + " " + image("messi.jpg");
+  fs::copy_file(first, model);
+  const auto stamp = fs::last_write_time(model);
+  ASSERT_EQ(testing::run_command(common + " --cache-dir " + cache).exit_code, 0);
+  fs::copy_file(second, model, fs::copy_options::overwrite_existing);
+  fs::last_write_time(model, stamp);
+  const auto cached = testing::run_command(common + " --cache-dir " + cache);
+  const auto uncached = testing::run_command(common + " --no-cache");
+  ASSERT_EQ(cached.exit_code, 0) << cached.err;
+  EXPECT_EQ(cached.out, uncached.out);
+}
+
+// A file-hashes.json with the wrong value types is recomputed, not the end of every run.
+TEST_F(TagCommand, ADamagedCacheIndexIsRebuilt) {
+  const std::string cache = dir_ + "/cache";
+  const std::string command = testing::tagclip_binary() + " tag --bpe " + bpe_ +
+                              " --threads 2 --model " + testing::fidelity_checkpoint_path() +
+                              " --cache-dir " + cache + " " + image("messi.jpg");
+  const auto first = testing::run_command(command);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  nlohmann::json index = nlohmann::json::parse(read_all(cache + "/file-hashes.json"));
+  for (auto& entry : index) entry = {{"size", "large"}, {"mtime_ns", nullptr}, {"sha256", 7}};
+  std::ofstream(cache + "/file-hashes.json", std::ios::trunc) << index.dump();
+  const auto second = testing::run_command(command);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(second.out, first.out);
+}
+
 }  // namespace
 }  // namespace tagclip

@@ -142,6 +142,46 @@ TEST(EmbeddingCacheFileHash, MemoisedAndRefreshedWhenFileChanges) {
   EXPECT_EQ(cache.file_hash(file), sha256_hex("second, longer contents"));
 }
 
+// A different file given the old one's size and modification time (cp -p, touch -d) must
+// not reuse the old hash, or a cache hit would give another model's embeddings.
+TEST(EmbeddingCacheFileHash, SameSizeAndTimeButOtherContentsIsHashedAgain) {
+  const std::string dir = testing::make_scratch_dir("cache-file-hash-same-time");
+  const EmbeddingCache cache(dir + "/cache");
+  const std::string file = dir + "/model.pt";
+  std::ofstream(file) << "first contents";
+  const auto written = std::filesystem::last_write_time(file);
+  EXPECT_EQ(cache.file_hash(file), sha256_hex("first contents"));
+  std::ofstream(file) << "other contents";  // same length
+  std::filesystem::last_write_time(file, written);
+  EXPECT_EQ(cache.file_hash(file), sha256_hex("other contents"));
+  // Replaced by a rename, as a download tool does, with the old time again.
+  std::ofstream(dir + "/new.pt") << "third contents";
+  std::filesystem::last_write_time(dir + "/new.pt", written);
+  std::filesystem::rename(dir + "/new.pt", file);
+  EXPECT_EQ(cache.file_hash(file), sha256_hex("third contents"));
+}
+
+TEST(EmbeddingCacheFileHash, ADamagedMemoIsRecomputedNotFatal) {
+  const std::string dir = testing::make_scratch_dir("cache-file-hash-damaged-memo");
+  const std::string file = dir + "/model.pt";
+  std::ofstream(file) << "contents";
+  std::filesystem::create_directories(dir + "/cache");
+  const std::string canonical = std::filesystem::weakly_canonical(file).string();
+  for (const std::string& memo : std::vector<std::string>{
+           R"({")" + canonical + R"(": {"size": "8", "mtime_ns": [], "sha256": 5}})",
+           R"({")" + canonical + R"(": {"size": 8, "sha256": "short"}})",
+           R"({")" + canonical + R"(": "not an object"})", R"([1, 2])", "{ not json"}) {
+    SCOPED_TRACE(memo);
+    std::ofstream(dir + "/cache/file-hashes.json", std::ios::trunc) << memo;
+    const EmbeddingCache cache(dir + "/cache");
+    EXPECT_EQ(cache.file_hash(file), sha256_hex("contents"));
+    // Rewritten whole: the next run finds a good entry.
+    const auto rewritten =
+        nlohmann::json::parse(testing::read_all(dir + "/cache/file-hashes.json"));
+    EXPECT_EQ(rewritten[canonical]["sha256"], sha256_hex("contents"));
+  }
+}
+
 TEST(Sha256, KnownVectors) {
   EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");

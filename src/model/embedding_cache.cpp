@@ -1,6 +1,8 @@
 #include "tagclip/model/embedding_cache.h"
 
-#include <chrono>
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -122,14 +124,44 @@ void EmbeddingCache::store(const std::string& key, const at::Tensor& embeddings)
   write_atomically(entry_path(key), bytes);
 }
 
+namespace {
+
+// What identifies one version of a file without reading it. Size and modification time
+// alone are not enough: a different file can be given both (cp -p, touch -d). The change
+// time cannot be set by a user and moves on every write or rename, and a file replaced by
+// a rename has a new inode.
+nlohmann::json file_identity(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0)
+    throw Error(path + ": cannot read: " + std::strerror(errno));
+  auto nanoseconds = [](const timespec& t) {
+    return static_cast<int64_t>(t.tv_sec) * 1000000000 + static_cast<int64_t>(t.tv_nsec);
+  };
+  return {{"size", static_cast<int64_t>(info.st_size)},
+          {"mtime_ns", nanoseconds(info.st_mtim)},
+          {"ctime_ns", nanoseconds(info.st_ctim)},
+          {"inode", static_cast<uint64_t>(info.st_ino)},
+          {"device", static_cast<uint64_t>(info.st_dev)}};
+}
+
+// A memo entry is used only when it is whole and well typed: a damaged file-hashes.json
+// (hand-edited, another version's) is recomputed, never trusted and never fatal.
+bool memo_matches(const nlohmann::json& entry, const nlohmann::json& identity) {
+  if (!entry.is_object()) return false;
+  const auto hash = entry.find("sha256");
+  if (hash == entry.end() || !hash->is_string() || hash->get<std::string>().size() != 64)
+    return false;
+  for (const auto& [field, value] : identity.items())
+    if (!entry.contains(field) || entry[field] != value) return false;
+  return true;
+}
+
+}  // namespace
+
 std::string EmbeddingCache::file_hash(const std::string& path) const {
   std::error_code ec;
   const std::string canonical = fs::weakly_canonical(path, ec).string();
-  const auto size = static_cast<int64_t>(fs::file_size(path, ec));
-  if (ec) throw Error(path + ": cannot read: " + ec.message());
-  const int64_t mtime = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            fs::last_write_time(path, ec).time_since_epoch())
-                            .count();
+  const nlohmann::json identity = file_identity(path);
   const std::string memo_path = (fs::path(dir_) / "file-hashes.json").string();
   nlohmann::json memo = nlohmann::json::object();
   if (fs::exists(memo_path, ec)) {
@@ -137,12 +169,12 @@ std::string EmbeddingCache::file_hash(const std::string& path) const {
     if (!memo.is_object()) memo = nlohmann::json::object();  // damaged memo: start again
   }
   const auto it = memo.find(canonical);
-  if (it != memo.end() && it->is_object() && it->value("size", int64_t{-1}) == size &&
-      it->value("mtime_ns", int64_t{-1}) == mtime && it->contains("sha256"))
-    return (*it)["sha256"].get<std::string>();
+  if (it != memo.end() && memo_matches(*it, identity)) return (*it)["sha256"].get<std::string>();
 
   const std::string hash = sha256_file_hex(path);
-  memo[canonical] = {{"size", size}, {"mtime_ns", mtime}, {"sha256", hash}};
+  nlohmann::json entry = identity;
+  entry["sha256"] = hash;
+  memo[canonical] = entry;
   try {
     fs::create_directories(dir_, ec);
     write_atomically(memo_path, memo.dump(1));
