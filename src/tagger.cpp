@@ -1,3 +1,4 @@
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 
@@ -65,6 +66,8 @@ void TaggerConfig::validate() const {
   check_ratio(label_ratio, "label_ratio");
   check_ratio(candidate_ratio, "candidate_ratio");
   if (top_k && *top_k < 1) throw OptionError("top_k", "must be at least 1");
+  // NaN compares false with every score, so it would silently keep every tag.
+  if (std::isnan(min_score)) throw OptionError("min_score", "is not a number");
   if (max_side && *max_side < 1) throw OptionError("max_side", "must be at least 1");
   if (decode.max_pixels && *decode.max_pixels < 1)
     throw OptionError("max_pixels", "must be at least 1");
