@@ -60,6 +60,13 @@ class CacheError : public Error {
   using Error::Error;
 };
 
+// An output file that could not be written whole: a full disk, a folder that went away, a
+// quota. `tagclip` exits 4 for it, so a script tells it from a model that failed to load.
+class OutputError : public Error {
+ public:
+  using Error::Error;
+};
+
 // A bad option value (device string, thread count, ...).
 class UsageError : public Error {
  public:

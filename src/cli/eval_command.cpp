@@ -12,6 +12,7 @@
 #include "progress.h"
 #include "shard_options.h"
 #include "tag_run.h"
+#include "tagclip/core/atomic_file.h"
 #include "tagclip/core/vocabularies.h"
 #include "tagclip/core/vocabulary.h"
 #include "tagclip/errors.h"
@@ -136,9 +137,7 @@ void write_report(const EvalCommandOptions& o, const EvalReport& report, const G
   json["failed_predictions"] = matched.failed.size();
   json["unexpected_predictions"] = matched.unexpected.size();
   json["warnings"] = truth.warnings;
-  std::ofstream out(o.report_json);
-  if (!out) throw UsageError(o.report_json + ": cannot open for writing");
-  out << json.dump(2) << "\n";
+  write_file_atomically(o.report_json, json.dump(2) + "\n");
 }
 
 int run_eval(EvalCommandOptions& o, bool model_given, bool classes_given) {
@@ -250,7 +249,8 @@ void register_eval_command(CLI::App& app, int& exit_code) {
       "dataset's layout with classes of its own (VOC object names, COCO category names or "
       "split-file indices refer to the file's classes).\n"
       "Exit status: 0 scored, 1 images missing on either side (without --allow-missing), "
-      "2 usage error, 3 ground truth, predictions or model could not be read.");
+      "2 usage error, 3 ground truth, predictions or model could not be read, 4 the report or "
+      "the plot could not be written.");
   add_ground_truth_options(*cmd, *o);
   cmd->add_option("--predictions", o->predictions,
                   "JSON Lines written by `tagclip tag`: one file, or several (the shards of one "

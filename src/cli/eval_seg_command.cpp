@@ -16,6 +16,7 @@
 
 #include "exit_codes.h"
 #include "progress.h"
+#include "tagclip/core/atomic_file.h"
 #include "tagclip/core/vocabularies.h"
 #include "tagclip/errors.h"
 #include "tagclip/eval/segmentation_metrics.h"
@@ -291,9 +292,7 @@ int run_eval_seg(const EvalSegOptions& o, bool power_given) {
       if (o.with_crf) json["crf_reference_image_quirk"] = setup.scoring.crf.reference_image_quirk;
     }
     if (matrices.size() > 1) json["sweep"] = sweep;
-    std::ofstream out(o.report_json);
-    out << json.dump(2) << "\n";
-    if (!out) throw UsageError("--report-json " + o.report_json + ": cannot write the file");
+    write_file_atomically(o.report_json, json.dump(2) + "\n");
   }
   return kExitOk;
 }
@@ -311,7 +310,8 @@ void register_eval_seg_command(CLI::App& app, int& exit_code) {
       "files of `tagclip segment --cams-out`, scored as eval_cam.py does (background "
       "(1 - max)^power in float16, or through the dense CRF with --with-crf as "
       "eval_cam_with_crf.py --eval_only). COCO-Stuff is scored on its 27 coarse classes.\n"
-      "Exit status: 0 scored, 1 a file missing or unreadable, 2 usage error.");
+      "Exit status: 0 scored, 1 a file missing or unreadable, 2 usage error, 4 the report "
+      "could not be written.");
   cmd->add_option("--predictions", o->predictions, "Folder of <id>.png masks or <id>.npz CAMs")
       ->required()
       ->check(CLI::ExistingDirectory);

@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
                ": tag images with every class of an open vocabulary they contain, "
                "using TagCLIP (Lin et al., AAAI 2024) on a frozen CLIP ViT.\n"
                "Exit status: 0 success, 1 some images failed, 2 usage error, "
-               "3 model/tokenizer/vocabulary could not be loaded."};
+               "3 model/tokenizer/vocabulary could not be loaded, 4 an output could not be "
+               "written (disk full, ...)."};
   app.require_subcommand(1);
   app.fallthrough();  // --log-level and --quiet also after the subcommand
   // Logs and progress go to stderr: stdout carries the JSON Lines output.
@@ -59,6 +60,9 @@ int main(int argc, char** argv) {
   } catch (const tagclip::OptionError& e) {
     std::cerr << "tagclip: " << flag_for_option(e.option()) << ": " << e.problem() << std::endl;
     return kExitUsage;
+  } catch (const tagclip::OutputError& e) {
+    std::cerr << "tagclip: " << e.what() << std::endl;
+    return kExitOutputFailed;
   } catch (const tagclip::UsageError& e) {
     std::cerr << "tagclip: " << e.what() << std::endl;
     return kExitUsage;

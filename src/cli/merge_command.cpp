@@ -120,8 +120,8 @@ void register_merge_command(CLI::App& app, int& exit_code) {
       "process would have written. Give the same inputs as the run. Checks that every input "
       "has exactly one record and lists the missing and duplicated ones.\nExit status: 0 "
       "merged, 1 records missing, duplicated or unexpected (nothing written without "
-      "--allow-incomplete), 2 usage error, 3 a shard file could not be read or the output "
-      "written.");
+      "--allow-incomplete), 2 usage error, 3 a shard file could not be read, 4 the output "
+      "could not be written.");
   add_image_input_options(*cmd, o->images);
   cmd->add_option("-o,--output", o->output,
                   "The merged file (written under a temporary name, then renamed); with "

@@ -78,7 +78,7 @@ void register_segment_command(CLI::App& app, int& exit_code) {
       "JSON object per image: {\"image\", \"width\", \"height\", \"keys\", \"labels\", and the "
       "files written}, or {\"image\", \"error\"} (the run goes on).\nExit status: 0 all "
       "segmented, 1 some images failed, 2 usage error, 3 model/tokenizer/vocabulary could not "
-      "be loaded.");
+      "be loaded, 4 an output could not be written (disk full, ...).");
   cmd->add_option("inputs", o->inputs,
                   "Images to tag, then segment: files, folders (recursed, sorted), @FILE (one "
                   "path per line) or - (paths on standard input)");

@@ -14,6 +14,7 @@
 #include "progress.h"
 #include "shard_options.h"
 #include "tag_run.h"
+#include "tagclip/core/atomic_file.h"
 #include "tagclip/core/stage_profile.h"
 #include "tagclip/errors.h"
 #include "tagger_options.h"
@@ -46,9 +47,7 @@ void write_meta(const std::string& path, const Tagger& tagger, const TagRunSumma
                                  {"images_skipped", summary.skipped},
                                  {"seconds", summary.seconds}};
   if (shard) meta["shard"] = shard->to_string();
-  std::ofstream out(path);
-  if (!out) throw UsageError(path + ": cannot open for writing");
-  out << meta.dump(2) << "\n";
+  write_file_atomically(path, meta.dump(2) + "\n");
 }
 
 }  // namespace
@@ -61,7 +60,8 @@ void register_tag_command(CLI::App& app, int& exit_code) {
       "object per image, in input order: {\"image\", \"width\", \"height\", \"tags\": [{\"label\", "
       "\"index\", \"score\"}...], \"scores\": {class: score, ...}}, or {\"image\", \"error\"} "
       "when an image fails (the run goes on).\nExit status: 0 all tagged, 1 some images "
-      "failed, 2 usage error, 3 model/tokenizer/vocabulary could not be loaded.");
+      "failed, 2 usage error, 3 model/tokenizer/vocabulary could not be loaded, 4 an output "
+      "could not be written (disk full, ...).");
   add_image_input_options(*cmd, o->images);
   add_tagger_options(*cmd, o->config);
 

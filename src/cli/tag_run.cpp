@@ -11,6 +11,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "progress.h"
+#include "tagclip/core/atomic_file.h"
 #include "tagclip/core/background_work.h"
 #include "tagclip/core/stage_profile.h"
 #include "tagclip/core/tag_record.h"
@@ -106,7 +107,11 @@ TagRunSummary run_tagging(const ImageInputs& inputs, const Tagger& tagger,
         const StageTimer timer("visualize");
         const cv::Mat sheet = render_tag_visualization(
             tagged->rgb, tagged->result, drawn_tags(tagged->record), tagger.vocabulary().classes);
-        if (!cv::imwrite(png, sheet)) spdlog::warn("{}: could not write the visualisation", png);
+        std::vector<uint8_t> encoded;
+        if (!cv::imencode(".png", sheet, encoded))
+          throw OutputError(png + ": cannot encode the visualisation");
+        write_file_atomically(
+            png, std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
       }
       const StageTimer timer("write record");
       writer.write(to_json(tagged->record));
@@ -116,15 +121,15 @@ TagRunSummary run_tagging(const ImageInputs& inputs, const Tagger& tagger,
   output.finish();
 
   if (!options.labels_out.empty()) {
-    std::ofstream out(options.labels_out, std::ios::trunc);
-    if (!out) throw UsageError(options.labels_out + ": cannot open for writing");
+    std::string labels;
     for (const ImageInput& input : inputs.images) {
       const auto it = labels_by_path.find(input.path);
       if (it == labels_by_path.end()) continue;  // failed images have no labels
       const auto fallback = fallback_by_path.find(input.path);
       const int64_t arg_max = fallback == fallback_by_path.end() ? 0 : fallback->second;
-      out << labels_line(input.id, it->second, arg_max);
+      labels += labels_line(input.id, it->second, arg_max);
     }
+    write_file_atomically(options.labels_out, labels);
   }
   progress.finish(summary.skipped);
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -23,7 +23,8 @@ std::string temporary_name(const std::string& path) {
 AtomicFileWriter::AtomicFileWriter(std::string path)
     : path_(std::move(path)), temporary_(temporary_name(path_)) {
   out_.open(temporary_, std::ios::binary | std::ios::trunc);
-  if (!out_) throw Error(path_ + ": cannot create the file (is the folder there and writable?)");
+  if (!out_)
+    throw OutputError(path_ + ": cannot create the file (is the folder there and writable?)");
 }
 
 AtomicFileWriter::~AtomicFileWriter() {
@@ -42,10 +43,11 @@ void AtomicFileWriter::commit() {
   const bool written = static_cast<bool>(out_);
   out_.close();
   if (!written || out_.fail())
-    throw Error(path_ + ": cannot write the file (is the folder writable and the disk not full?)");
+    throw OutputError(path_ +
+                      ": cannot write the file (is the folder writable and the disk not full?)");
   std::error_code ec;
   std::filesystem::rename(temporary_, path_, ec);
-  if (ec) throw Error(path_ + ": cannot move the finished file into place: " + ec.message());
+  if (ec) throw OutputError(path_ + ": cannot move the finished file into place: " + ec.message());
   committed_ = true;
 }
 

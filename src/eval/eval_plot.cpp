@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "tagclip/core/atomic_file.h"
 #include "tagclip/errors.h"
 
 namespace tagclip {
@@ -106,14 +108,17 @@ void write_eval_plot(const std::string& path, const MultilabelData& data,
        std::to_string(report.images) + " images, F1 " + percent(report.overall.f1) + "  P " +
            percent(report.overall.precision) + "  R " + percent(report.overall.recall),
        cv::Point(kMargin * 2 + kNameWidth + kBarWidth + 60, kMargin + kCurveSize + 80), 0.45);
-  bool written = false;
+  // Encoded here and written whole by a rename: imwrite reports a full disk as success.
+  std::vector<uint8_t> encoded;
+  bool ok = false;
   try {
-    written = cv::imwrite(path, canvas);
+    ok = cv::imencode(std::filesystem::path(path).extension().string(), canvas, encoded);
   } catch (const cv::Exception& e) {
     throw UsageError(path + ": cannot write the plot: " + e.what());
   }
-  if (!written)
-    throw UsageError(path + ": cannot write the plot (a .png path in an existing folder?)");
+  if (!ok) throw UsageError(path + ": cannot write the plot (a .png path?)");
+  write_file_atomically(
+      path, std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
 }
 
 }  // namespace tagclip

@@ -85,7 +85,7 @@ void JsonlWriter::write(const nlohmann::ordered_json& record) {
     const ssize_t written = ::write(::fileno(file_), data, left);
     if (written < 0) {
       if (errno == EINTR) continue;
-      throw Error(path_ + ": write failed: " + std::string(std::strerror(errno)));
+      throw OutputError(path_ + ": write failed: " + std::string(std::strerror(errno)));
     }
     data += written;
     left -= static_cast<size_t>(written);

@@ -1,0 +1,90 @@
+// Writes that fail (a full disk, simulated with a file-size limit of 0 so every write to a
+// regular file fails with EFBIG) must end the run with exit 4, name the file and leave no
+// empty or half-written file behind; the JSON Lines stream stops at its last whole record.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "test_support.h"
+
+namespace tagclip {
+namespace {
+namespace fs = std::filesystem;
+
+class OutputFailures : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ =
+        testing::make_scratch_dir(std::string("output-failures-") +
+                                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    model_args_ = " --model " + testing::committed_file("models/demo-clip.pt") + " --bpe " +
+                  testing::bpe_vocabulary_path() + " --classes " +
+                  testing::committed_file("models/demo_classes.txt") + " --threads 2 --no-cache ";
+    image_ = testing::data_path("synthetic_voc/JPEGImages/000002.jpg");
+  }
+
+  // `tagclip ARGS` with every write to a regular file failing. Its stderr goes through a
+  // pipe (pipes have no size limit) so the messages survive; SIGXFSZ is ignored, so a
+  // write returns EFBIG as it returns ENOSPC on a full disk.
+  testing::CommandResult on_full_disk(const std::string& args) {
+    return testing::run_command("bash -c 'set -o pipefail; (trap \"\" XFSZ; ulimit -f 0; exec " +
+                                testing::tagclip_binary() + " " + args + ") 2>&1 | cat >&2'");
+  }
+
+  void expect_refused(const testing::CommandResult& result, const std::string& file) {
+    EXPECT_EQ(result.exit_code, 4) << result.err;
+    EXPECT_NE(result.err.find(file), std::string::npos) << result.err;
+    EXPECT_FALSE(fs::exists(file)) << file << " was left behind";
+    for (const auto& entry : fs::directory_iterator(fs::path(file).parent_path()))
+      EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos)
+          << entry.path() << ": a temporary file was left behind";
+  }
+
+  std::string dir_, model_args_, image_;
+};
+
+TEST_F(OutputFailures, MetaOutLabelsOutAndVisualizeAreCheckedWrites) {
+  const std::string meta = dir_ + "/meta.json";
+  expect_refused(on_full_disk("tag" + model_args_ + image_ + " -o /dev/null --meta-out " + meta),
+                 meta);
+  const std::string labels = dir_ + "/labels.txt";
+  expect_refused(
+      on_full_disk("tag" + model_args_ + image_ + " -o /dev/null --labels-out " + labels), labels);
+  fs::create_directories(dir_ + "/why");
+  const std::string picture = dir_ + "/why/000002.png";
+  expect_refused(
+      on_full_disk("tag" + model_args_ + image_ + " -o /dev/null --visualize " + dir_ + "/why"),
+      picture);
+}
+
+TEST_F(OutputFailures, TheRecordStreamFailingIsExitFourNotALoadError) {
+  const std::string output = dir_ + "/tags.jsonl";
+  const auto result = on_full_disk("tag" + model_args_ + image_ + " -o " + output);
+  EXPECT_EQ(result.exit_code, 4) << result.err;
+  EXPECT_NE(result.err.find(output + ": write failed"), std::string::npos) << result.err;
+  EXPECT_EQ(testing::read_all(output), "") << "no partial record";
+}
+
+TEST_F(OutputFailures, EvalReportPlotAndMergeAreCheckedWrites) {
+  const std::string predictions = dir_ + "/predictions.jsonl";
+  const auto tagged = testing::run_command(testing::tagclip_binary() + " tag" + model_args_ +
+                                           image_ + " -o " + predictions);
+  ASSERT_EQ(tagged.exit_code, 0) << tagged.err;
+  const std::string split = dir_ + "/split.txt";
+  std::ofstream(split) << "000002 1 3 13 14\n";
+  const std::string eval = "eval --dataset voc2007 --split-file " + split + " --image-root " +
+                           fs::path(image_).parent_path().string() + " --classes " +
+                           testing::committed_file("models/demo_classes.txt") + " --predictions " +
+                           predictions;
+  const std::string report = dir_ + "/report.json";
+  expect_refused(on_full_disk(eval + " --report-json " + report), report);
+  const std::string plot = dir_ + "/plot.png";
+  expect_refused(on_full_disk(eval + " --plot " + plot), plot);
+  const std::string merged = dir_ + "/merged.jsonl";
+  expect_refused(on_full_disk("merge " + image_ + " --parts " + predictions + " -o " + merged),
+                 merged);
+}
+
+}  // namespace
+}  // namespace tagclip
