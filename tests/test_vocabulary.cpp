@@ -72,6 +72,29 @@ TEST(Vocabulary, DuplicateNamesBothLines) {
   expect_error_mentioning(write_file("dup2.txt", "cat\ndog\n\ncat\n"), ":4:");
 }
 
+TEST(Vocabulary, NamesAlikeUpToCaseOrNormalisationAreDuplicates) {
+  expect_error_mentioning(write_file("case.txt", "dog\ncat\nDog\n"),
+                          ":3: class 'Dog' is 'dog' of line 1");
+  // "café" composed (U+00E9) and decomposed (e + U+0301).
+  expect_error_mentioning(write_file("nfc.txt", "caf\xc3\xa9\ncafe\xcc\x81\n"), ":2:");
+  // Fullwidth "ｄｏｇ" is "dog" after NFKC.
+  expect_error_mentioning(write_file("nfkc.txt", "dog\n\xef\xbd\x84\xef\xbd\x8f\xef\xbd\x87\n"),
+                          "up to case or Unicode normalisation");
+  // Distinct names stay distinct.
+  EXPECT_EQ(
+      load_vocabulary(write_file("fine.txt", "dog\nhot dog\ncaf\xc3\xa9\ncafe\n")).classes.size(),
+      4u);
+}
+
+TEST(Vocabulary, ControlCharactersAndNulBytesAreRefusedWithTheirLine) {
+  expect_error_mentioning(write_file("nul.txt", std::string("cat\ndo\0g\n", 9)),
+                          ":2: holds a control character");
+  // A UTF-16 file: every other byte is NUL.
+  expect_error_mentioning(write_file("utf16.txt", std::string("c\0a\0t\0\n\0", 8)),
+                          "holds a control character");
+  expect_error_mentioning(write_file("esc.txt", "cat\ndog\x1b[0m\n"), ":2:");
+}
+
 TEST(Vocabulary, EmptyAndOverLongAndBadFiles) {
   expect_error_mentioning(write_file("empty.txt", "# nothing\n\n"), "holds no class names");
   expect_error_mentioning(write_file("long.txt", "cat\n" + std::string(300, 'a') + "\n"), ":2:");
