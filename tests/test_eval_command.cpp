@@ -312,5 +312,20 @@ TEST_F(EvalCommand, TagsAVocDevkitAndScoresItResumably) {
   EXPECT_EQ(read_json(dir_ + "/r.json")["mAP"], report["mAP"]);
 }
 
+// CLI11's PositiveNumber answered "-1 not in range 0.000000 to 1797693134862315708...": a
+// range check names the flag and the real bounds in one short line.
+TEST_F(EvalCommand, OutOfRangeCountsNameTheFlagAndTheirBounds) {
+  const auto top_k = eval("--dataset voc2007 --top-k -1");
+  EXPECT_EQ(top_k.exit_code, 2);
+  EXPECT_NE(top_k.err.find("--top-k: Value -1 not in range 1 to 1000000"), std::string::npos)
+      << top_k.err;
+  EXPECT_LT(top_k.err.size(), 200u) << top_k.err;
+  const auto threads = testing::run_command(testing::tagclip_binary() + " eval-seg --threads -1");
+  EXPECT_EQ(threads.exit_code, 2);
+  EXPECT_NE(threads.err.find("--threads: Value -1 not in range 1 to 1024"), std::string::npos)
+      << threads.err;
+  EXPECT_LT(threads.err.size(), 200u) << threads.err;
+}
+
 }  // namespace
 }  // namespace tagclip

@@ -272,7 +272,7 @@ void register_eval_command(CLI::App& app, int& exit_code) {
 
   cmd->add_option("--top-k", o->top_k, "Also report F1/P/R of the K best classes per image")
       ->expected(1, 16)
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, 1000000))  // PositiveNumber's message prints DBL_MAX in full
       ->group("Metrics");
   cmd->add_flag("--per-class-f1", o->per_class_f1,
                 "Show P/R/F1 of each class and their means (compute_F1 'category')")

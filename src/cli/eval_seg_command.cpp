@@ -348,7 +348,7 @@ void register_eval_seg_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--allow-missing", o->allow_missing,
                 "Score the images that have both files instead of failing");
   cmd->add_option("--threads", o->threads, "Images scored in parallel (default: all cores)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1024));  // PositiveNumber's message prints DBL_MAX in full
   cmd->add_option("--report-json", o->report_json,
                   "Write mIoU, pixel_accuracy, mean_accuracy, fw_iou (fractions) and per_class");
   cmd->callback(
