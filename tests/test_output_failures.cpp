@@ -86,5 +86,31 @@ TEST_F(OutputFailures, EvalReportPlotAndMergeAreCheckedWrites) {
                  merged);
 }
 
+// A --meta-out or --report-json that can never be written is a usage error before any image
+// is tagged or scored, not a failure after the whole run.
+TEST_F(OutputFailures, UnusableOutputPathsAreRefusedBeforeTheRun) {
+  const std::string not_a_folder = dir_ + "/file";
+  std::ofstream(not_a_folder) << "a file, not a folder\n";
+  const std::string records = dir_ + "/tags.jsonl";
+  const std::string tag =
+      testing::tagclip_binary() + " tag" + model_args_ + image_ + " -o " + records;
+  const auto meta = testing::run_command(tag + " --meta-out " + not_a_folder + "/meta.json");
+  EXPECT_EQ(meta.exit_code, 2) << meta.err;
+  EXPECT_NE(meta.err.find("--meta-out " + not_a_folder + "/meta.json: cannot create its folder"),
+            std::string::npos)
+      << meta.err;
+  EXPECT_FALSE(fs::exists(records)) << "the run started before the check";
+  const auto labels = testing::run_command(tag + " --labels-out " + dir_);
+  EXPECT_EQ(labels.exit_code, 2) << labels.err;
+  EXPECT_NE(labels.err.find("is a folder"), std::string::npos) << labels.err;
+  EXPECT_FALSE(fs::exists(records));
+
+  const auto report = testing::run_command(
+      testing::tagclip_binary() + " eval --dataset voc2007 --split-file " + not_a_folder +
+      " --predictions " + records + " --report-json " + not_a_folder + "/report.json");
+  EXPECT_EQ(report.exit_code, 2) << report.err;
+  EXPECT_NE(report.err.find("--report-json"), std::string::npos) << report.err;
+}
+
 }  // namespace
 }  // namespace tagclip

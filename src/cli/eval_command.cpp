@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "exit_codes.h"
+#include "output_paths.h"
 #include "progress.h"
 #include "shard_options.h"
 #include "tag_run.h"
@@ -149,6 +150,8 @@ int run_eval(EvalCommandOptions& o, bool model_given, bool classes_given) {
         "images anew: give one or the other");
   const std::optional<Shard> shard =
       o.predictions.empty() ? resolve_shard(o.shard) : std::optional<Shard>();
+  prepare_output_path(o.report_json, "--report-json");
+  prepare_output_path(o.plot, "--plot");
   const GroundTruth truth = read_ground_truth(o, dataset, classes_given);
   spdlog::info("ground truth {}: {} images, {} classes ({})", dataset_name(dataset),
                truth.images.size(), truth.classes.size(), truth.source);

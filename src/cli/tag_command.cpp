@@ -11,6 +11,7 @@
 
 #include "exit_codes.h"
 #include "image_input_options.h"
+#include "output_paths.h"
 #include "progress.h"
 #include "shard_options.h"
 #include "tag_run.h"
@@ -115,6 +116,9 @@ void register_tag_command(CLI::App& app, int& exit_code) {
       inputs.images = keep_shard(
           *shard, inputs.images, [](const ImageInput& input) { return input.path; }, run.output);
     o->config.keep_patch_maps = !o->visualize_dir.empty();
+    // Checked now, not after the run: a typo in a folder name costs nothing.
+    prepare_output_path(shard_path(o->labels_out), "--labels-out");
+    prepare_output_path(shard_path(o->meta_out), "--meta-out");
     const Tagger tagger = Tagger::load(o->config);
 
     run.resume = o->resume;
