@@ -4,10 +4,8 @@
 
 #include <chrono>
 #include <filesystem>
-#include <opencv2/imgcodecs.hpp>
 
 #include "progress.h"
-#include "tagclip/core/atomic_file.h"
 #include "tagclip/core/tag_record.h"
 #include "tagclip/errors.h"
 #include "tagclip/io/jsonl_output.h"
@@ -52,11 +50,7 @@ void write_outputs(const SegmentedImage& result, const OutputPaths& paths,
   if (!paths.picture.empty()) {
     const cv::Mat sheet = render_segmentation_visualization(
         result.rgb, result.mask, result.cams.keys, result.cams.attn_highres, class_names);
-    std::vector<uint8_t> png;
-    if (!cv::imencode(".png", sheet, png))
-      throw Error(paths.picture + ": cannot encode the picture");
-    write_file_atomically(paths.picture,
-                          std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
+    write_picture_png(paths.picture, sheet);
   }
 }
 

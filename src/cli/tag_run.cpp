@@ -8,7 +8,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <opencv2/imgcodecs.hpp>
 
 #include "progress.h"
 #include "tagclip/core/atomic_file.h"
@@ -107,11 +106,7 @@ TagRunSummary run_tagging(const ImageInputs& inputs, const Tagger& tagger,
         const StageTimer timer("visualize");
         const cv::Mat sheet = render_tag_visualization(
             tagged->rgb, tagged->result, drawn_tags(tagged->record), tagger.vocabulary().classes);
-        std::vector<uint8_t> encoded;
-        if (!cv::imencode(".png", sheet, encoded))
-          throw OutputError(png + ": cannot encode the visualisation");
-        write_file_atomically(
-            png, std::string_view(reinterpret_cast<const char*>(encoded.data()), encoded.size()));
+        write_picture_png(png, sheet);
       }
       const StageTimer timer("write record");
       writer.write(to_json(tagged->record));

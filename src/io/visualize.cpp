@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+
+#include "tagclip/core/atomic_file.h"
+#include "tagclip/errors.h"
 
 namespace tagclip {
 namespace {
@@ -114,6 +118,13 @@ cv::Mat render_tag_visualization(const cv::Mat& rgb, const TagResult& result,
   cv::Mat sheet;
   cv::hconcat(panels, sheet);
   return sheet;
+}
+
+void write_picture_png(const std::string& path, const cv::Mat& picture) {
+  std::vector<uint8_t> png;
+  if (!cv::imencode(".png", picture, png)) throw OutputError(path + ": cannot encode the picture");
+  write_file_atomically(path,
+                        std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
 }
 
 }  // namespace tagclip

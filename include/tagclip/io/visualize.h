@@ -37,4 +37,9 @@ cv::Mat render_segmentation_visualization(const cv::Mat& rgb, const LabelMask& m
                                           const std::vector<std::string>& class_names,
                                           const VisualizationOptions& options = {});
 
+// Writes a picture as PNG, whole or not at all (temporary file, then rename): what both
+// commands' --visualize do with the sheets above. Throws OutputError naming `path` when it
+// cannot be encoded or written.
+void write_picture_png(const std::string& path, const cv::Mat& picture);
+
 }  // namespace tagclip
