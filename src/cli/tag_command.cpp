@@ -116,18 +116,19 @@ void register_tag_command(CLI::App& app, int& exit_code) {
       inputs.images = keep_shard(
           *shard, inputs.images, [](const ImageInput& input) { return input.path; }, run.output);
     o->config.keep_patch_maps = !o->visualize_dir.empty();
+    run.labels_out = shard_path(o->labels_out);
+    const std::string meta_out = shard_path(o->meta_out);
     // Checked now, not after the run: a typo in a folder name costs nothing.
-    prepare_output_path(shard_path(o->labels_out), "--labels-out");
-    prepare_output_path(shard_path(o->meta_out), "--meta-out");
+    prepare_output_path(run.labels_out, "--labels-out");
+    prepare_output_path(meta_out, "--meta-out");
     const Tagger tagger = Tagger::load(o->config);
 
     run.resume = o->resume;
-    run.labels_out = shard_path(o->labels_out);
     run.visualize_dir = o->visualize_dir;
     run.quiet = spdlog::get_level() > spdlog::level::info;
     run.interactive = stderr_is_terminal();
     const TagRunSummary summary = run_tagging(inputs, tagger, run);
-    if (!o->meta_out.empty()) write_meta(shard_path(o->meta_out), tagger, summary, shard);
+    if (!meta_out.empty()) write_meta(meta_out, tagger, summary, shard);
     if (o->profile) {
       const double wall =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

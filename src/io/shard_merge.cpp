@@ -54,12 +54,13 @@ MergePlan plan_shard_merge(const std::vector<ImageInput>& inputs,
     std::string line;
     uint64_t offset = 0;
     for (size_t line_number = 1; std::getline(in, line); ++line_number) {
-      const uint64_t length = line.size() + (in.eof() ? 0 : 1);
       const std::string place = files[file] + ":" + std::to_string(line_number);
+      // getline stops at end of file only when the last line has no newline.
       if (in.eof())
         throw Error(place +
                     ": unfinished last record (its task was stopped while writing; run it "
                     "again with --resume)");
+      const uint64_t length = line.size() + 1;  // with its newline
       ShardRecordLocation location;
       location.file = file;
       location.offset = offset;
