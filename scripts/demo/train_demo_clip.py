@@ -187,40 +187,60 @@ def block_with_attention(block, x):
     return x + block.mlp(block.ln_2(x)), probabilities
 
 
-def attention_locality_loss(model, images, offsets, patch_objects, blocks):
+def dense_with_attention(model, images, offsets, blocks):
+    """model.visual.dense() in one pass that also returns the attention probabilities
+    [B, H, T, T] of `blocks` (indices from the start, all below the last block), so the
+    attention term costs no second forward."""
+    visual = model.visual
+    x = visual.embed(images, offsets)
+    probabilities = []
+    for index, block in enumerate(visual.transformer.resblocks[:-1]):
+        if index in blocks:
+            x, attention = block_with_attention(block, x)
+            probabilities.append(attention)
+        else:
+            x = block(x)
+    last = visual.transformer.resblocks[-1]
+    cls = visual.ln_post(last(x)[:, 0]) @ visual.proj
+    tokens = x.shape[1]
+    self_only = torch.full((tokens, tokens), -100.0)
+    self_only.fill_diagonal_(0.0)
+    patches = visual.ln_post(last(x, self_only)[:, 1:]) @ visual.proj
+    return (cls, patches), probabilities
+
+
+def attention_locality_loss(probabilities, patch_objects):
     """How much attention each object patch gives to other objects' patches, in the blocks
-    DMAR reads: -log(same / (same + other)) averaged over patches of scenes with two or
-    more objects. Background patches are left free. Real CLIP's middle blocks link the
-    patches of one object; a small CLIP trained on captions alone links all of them."""
-    x = model.visual.embed(images, offsets)
+    DMAR reads (`probabilities`: one [B, H, T, T] per block): -log(same / (same + other))
+    averaged over patches of scenes with two or more objects. Background patches are left
+    free. Real CLIP's middle blocks link the patches of one object; a small CLIP trained on
+    captions alone links all of them."""
     same = patch_objects.unsqueeze(2) == patch_objects.unsqueeze(1)  # [B, N, N]
     on_object = patch_objects >= 0
     other = on_object.unsqueeze(2) & on_object.unsqueeze(1) & ~same
     same = same & on_object.unsqueeze(2)
     rows = on_object & other.any(2)  # object patches that have another object to avoid
+    if not rows.any():
+        return probabilities[0].new_zeros(())
     losses = []
-    for index, block in enumerate(model.visual.transformer.resblocks):
-        if index > max(blocks):
-            break
-        if index not in blocks:
-            x = block(x)
-            continue
-        x, probabilities = block_with_attention(block, x)
-        patch_to_patch = probabilities.mean(1)[:, 1:, 1:]  # [B, N, N], heads averaged
+    for block_probabilities in probabilities:
+        patch_to_patch = block_probabilities.mean(1)[:, 1:, 1:]  # [B, N, N], heads averaged
         same_mass = (patch_to_patch * same).sum(2)
         other_mass = (patch_to_patch * other).sum(2)
         ratio = same_mass / (same_mass + other_mass + 1e-8)
-        if rows.any():
-            losses.append(-(ratio[rows] + 1e-6).log().mean())
-    return torch.stack(losses).mean() if losses else images.new_zeros(())
+        losses.append(-(ratio[rows] + 1e-6).log().mean())
+    return torch.stack(losses).mean()
 
 
 def contrastive_loss(model, images, offsets, labels, tokens, patch_labels=None,
-                     label_tokens=None, patch_weight=0.0):
+                     label_tokens=None, patch_weight=0.0, dense=None):
     """CLIP's symmetric loss with every same-label pair as a match (soft targets). With
     `patch_weight` > 0, plus that weight times a patch term: each labelled patch feature
-    (TagCLIP's coarse-step features, dense()) classified against one caption per label."""
-    if patch_weight > 0:
+    (TagCLIP's coarse-step features, dense()) classified against one caption per label.
+    `dense`: dense()'s (class, patch) features when the caller has them already."""
+    if dense is not None:
+        image_features, patch_features = dense
+    elif patch_weight > 0:
         image_features, patch_features = model.visual.dense(images, offsets)
     else:
         image_features = model.encode_image(images, offsets)
@@ -344,6 +364,9 @@ def main():
     model = DemoClip(**config)
     model.config = config
     attention_blocks = sorted(b % args.vision_layers for b in args.attention_blocks)
+    if args.vision_layers - 1 in attention_blocks:
+        parser.error("--attention-blocks: the last block attends to itself alone in tagclip's "
+                     "coarse step; pick blocks before it")
     sizes = dict(p112=0.6, p160=0.25, batch_112=args.batch_112, batch_160=args.batch_160,
                  batch_224=args.batch_224, final_fraction=args.final_fraction)
 
@@ -387,12 +410,14 @@ def main():
         canvas = images.shape[-1]
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, args.steps, args.lr, warmup)
-        loss, accuracy = contrastive_loss(model, images, offsets, labels, tokens, patch_labels,
-                                          label_tokens, args.patch_loss_weight)
-        attention_loss = None
+        attention_loss, dense = None, None
         if args.attention_weight > 0:
-            attention_loss = attention_locality_loss(model, images, offsets, patch_objects,
-                                                     attention_blocks)
+            dense, probabilities = dense_with_attention(model, images, offsets,
+                                                        attention_blocks)
+            attention_loss = attention_locality_loss(probabilities, patch_objects)
+        loss, accuracy = contrastive_loss(model, images, offsets, labels, tokens, patch_labels,
+                                          label_tokens, args.patch_loss_weight, dense)
+        if attention_loss is not None:
             loss = loss + args.attention_weight * attention_loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
