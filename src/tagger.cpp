@@ -161,7 +161,8 @@ PreparedImage Tagger::prepare(const std::string& image,
     prepared.rgb = pixels();
     const StageTimer timer("resize + normalise");
     const int patch_size = static_cast<int>(state_->model->architecture().patch_size);
-    prepared.input = preprocess_for_clip(prepared.rgb, patch_size, state_->config.max_side);
+    prepared.input = preprocess_for_clip(prepared.rgb, patch_size, state_->config.max_side,
+                                         options().min_grid_side());
   } catch (const std::exception& e) {
     prepared.rgb = cv::Mat();
     prepared.input = at::Tensor();
@@ -207,6 +208,12 @@ TaggedImage Tagger::tag_input(const PreparedImage& prepared) const {
   // error record, never tags picked among NaNs.
   if (!at::isfinite(scores).all().item<bool>())
     throw ImageError(prepared.image, "the model gave non-finite scores (NaN or infinite weights?)");
+  // Every class scoring alike ranks nothing, and the label rule would invent class 0 as
+  // the arg max: an error record instead. (A one-class vocabulary always ties with itself.)
+  if (scores.numel() > 1 && scores.max().item<float>() == scores.min().item<float>())
+    throw ImageError(prepared.image, "every class scored " +
+                                         std::to_string(scores.max().item<float>()) +
+                                         ": the method found nothing to rank");
   const float* values = scores.data_ptr<float>();
   for (size_t k = 0; k < s.vocabulary.classes.size(); ++k)
     tagged.record.scores.emplace_back(s.vocabulary.classes[k], static_cast<double>(values[k]));

@@ -36,6 +36,11 @@ TEST(PatchAlignedSize, RoundsEachSideUp) {
   EXPECT_EQ(patch_aligned_size(375, 500, 16), std::make_pair(384, 512));
   EXPECT_EQ(patch_aligned_size(1, 17, 16), std::make_pair(16, 32));
   EXPECT_EQ(patch_aligned_size(33, 32, 32), std::make_pair(64, 32));
+  // A side below min_patches patches is stretched on its own.
+  EXPECT_EQ(patch_aligned_size(16, 200, 16, 2), std::make_pair(32, 208));
+  EXPECT_EQ(patch_aligned_size(1, 1, 16, 2), std::make_pair(32, 32));
+  EXPECT_EQ(patch_aligned_size(375, 500, 16, 2), std::make_pair(384, 512));
+  EXPECT_THROW(patch_aligned_size(10, 10, 16, 0), std::invalid_argument);
   EXPECT_THROW(patch_aligned_size(0, 10, 16), std::invalid_argument);
   EXPECT_THROW(patch_aligned_size(10, 10, 0), std::invalid_argument);
 }

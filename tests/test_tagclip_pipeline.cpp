@@ -298,6 +298,19 @@ TEST(TagclipOptions, CocostuffAndMethodNames) {
   EXPECT_THROW(parse_tagclip_method("clip"), UsageError);
 }
 
+TEST(TagclipOptions, MethodsThatUseDmarNeedTwoPatchesASide) {
+  TagclipOptions options;
+  for (const auto& [method, side] : {std::pair{TagclipMethod::kGlobal, 1},
+                                     {TagclipMethod::kCoarse, 1},
+                                     {TagclipMethod::kDmar, 2},
+                                     {TagclipMethod::kTagclip, 2}}) {
+    options.method = method;
+    EXPECT_EQ(options.min_grid_side(), side) << to_string(method);
+  }
+  options.clip_box_ends = false;  // boxes that keep the last row need no second one
+  EXPECT_EQ(options.min_grid_side(), 1);
+}
+
 TEST(TagclipPipelineInputs, RejectsMismatchedShapes) {
   const auto model = ClipModel::load(testing::fidelity_checkpoint_path());
   const at::Tensor text = at::randn({5, 64});

@@ -95,6 +95,73 @@ TEST(TaggerNonFinite, NanWeightsGiveErrorRecords) {
   }
 }
 
+// Images one patch high or wide (16 pixels under patch 16): DMAR's boxes lose the grid's
+// last row and column, so the reference scores every class 0 there and its label rule then
+// invents class 0. dmar and tagclip encode such images two patches high and wide, and
+// scores that still all tie are an error record.
+class TaggerTinyImages : public ::testing::Test {
+ protected:
+  static Tagger demo_tagger(TagclipMethod method) {
+    TaggerConfig config;
+    config.model_path = testing::committed_file("models/demo-clip.pt");
+    config.classes = testing::committed_file("models/demo_classes.txt");
+    config.bpe_path = testing::bpe_vocabulary_path();
+    config.cache_dir.reset();
+    config.threads = 2;
+    config.method = method;
+    return Tagger::load(config);
+  }
+  static cv::Mat scene(int height, int width) {
+    const cv::Mat bgr =
+        cv::imread(testing::data_path("synthetic_voc/JPEGImages/000001.jpg"), cv::IMREAD_COLOR);
+    cv::Mat small, rgb;
+    cv::resize(bgr, small, cv::Size(width, height), 0, 0, cv::INTER_AREA);
+    cv::cvtColor(small, rgb, cv::COLOR_BGR2RGB);
+    return rgb;
+  }
+};
+
+TEST_F(TaggerTinyImages, DmarMethodsGiveRealScoresOnOnePatchHighImages) {
+  for (const TagclipMethod method : {TagclipMethod::kDmar, TagclipMethod::kTagclip}) {
+    const Tagger tagger = demo_tagger(method);
+    for (const auto& [height, width] : {std::pair{16, 16}, {12, 12}, {16, 96}, {80, 9}}) {
+      const std::string name = std::to_string(height) + "x" + std::to_string(width);
+      const TagRecord record = tagger.tag_image(scene(height, width), name);
+      ASSERT_TRUE(record.tagged()) << name << ": " << record.error;
+      double lowest = record.scores[0].second, highest = lowest;
+      for (const auto& [label, score] : record.scores) {
+        lowest = std::min(lowest, score);
+        highest = std::max(highest, score);
+      }
+      EXPECT_GT(highest, lowest) << name << " under " << to_string(method);
+      ASSERT_FALSE(record.tags.empty()) << name;
+      EXPECT_GT(record.tags[0].score, 0.0) << name << " under " << to_string(method);
+    }
+  }
+}
+
+// A checkpoint whose text tower ends in a zero LayerNorm gain embeds every class alike (its
+// bias, projected): every class scores alike, which the label rule would have turned into
+// a tag for class 0.
+TEST(TaggerTies, ScoresThatAllTieAreAnErrorRecordNotATag) {
+  RandomCheckpointSpec spec = testing::fidelity_spec();
+  StateDict state = random_state_dict(spec);
+  state["ln_final.weight"].zero_();
+  const std::string path = testing::make_scratch_dir("alike-classes") + "/alike.pt";
+  save_state_dict(state, path);
+  TaggerConfig config;
+  config.model_path = path;
+  config.bpe_path = testing::bpe_vocabulary_path();
+  config.cache_dir.reset();
+  config.threads = 2;
+  config.method = TagclipMethod::kGlobal;
+  const TagRecord record = Tagger::load(config).tag_file(photo("squirrel_small.jpg"));
+  EXPECT_FALSE(record.tagged()) << to_json(record);
+  EXPECT_NE(record.error.find("the method found nothing to rank"), std::string::npos)
+      << record.error;
+  EXPECT_TRUE(record.tags.empty());
+}
+
 TEST_F(TaggerTest, TagsAFileAndReportsABadOneAsARecord) {
   const TagRecord record = tagger_->tag_file(photo("squirrel_small.jpg"));
   ASSERT_TRUE(record.tagged()) << record.error;

@@ -26,13 +26,16 @@ at::Tensor image_to_normalized_tensor(const cv::Mat& rgb8) {
   return chw.sub_(mean).div_(stddev).unsqueeze(0);
 }
 
-std::pair<int, int> patch_aligned_size(int height, int width, int patch_size) {
-  if (height <= 0 || width <= 0 || patch_size <= 0) {
+std::pair<int, int> patch_aligned_size(int height, int width, int patch_size, int min_patches) {
+  if (height <= 0 || width <= 0 || patch_size <= 0 || min_patches <= 0) {
     throw std::invalid_argument("patch_aligned_size: non-positive argument (height " +
                                 std::to_string(height) + ", width " + std::to_string(width) +
-                                ", patch " + std::to_string(patch_size) + ")");
+                                ", patch " + std::to_string(patch_size) + ", min patches " +
+                                std::to_string(min_patches) + ")");
   }
-  auto round_up = [patch_size](int n) { return (n + patch_size - 1) / patch_size * patch_size; };
+  auto round_up = [patch_size, min_patches](int n) {
+    return std::max((n + patch_size - 1) / patch_size, min_patches) * patch_size;
+  };
   return {round_up(height), round_up(width)};
 }
 
@@ -50,11 +53,13 @@ std::pair<int, int> bounded_size(int height, int width, std::optional<int> max_s
   return {scaled(height), scaled(width)};
 }
 
-at::Tensor preprocess_for_clip(const cv::Mat& rgb8, int patch_size, std::optional<int> max_side) {
+at::Tensor preprocess_for_clip(const cv::Mat& rgb8, int patch_size, std::optional<int> max_side,
+                               int min_patches) {
   if (rgb8.empty())
     throw std::invalid_argument("preprocess_for_clip: expected a non-empty CV_8UC3 image");
   const auto [bounded_height, bounded_width] = bounded_size(rgb8.rows, rgb8.cols, max_side);
-  const auto [height, width] = patch_aligned_size(bounded_height, bounded_width, patch_size);
+  const auto [height, width] =
+      patch_aligned_size(bounded_height, bounded_width, patch_size, min_patches);
   if (height == rgb8.rows && width == rgb8.cols) return image_to_normalized_tensor(rgb8);
   return image_to_normalized_tensor(pil_bicubic_resize(rgb8, height, width));
 }

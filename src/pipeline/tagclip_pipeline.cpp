@@ -82,6 +82,11 @@ void TagclipOptions::validate(int64_t vision_layers) const {
     throw UsageError("cwr_max_batch must be at least 1, got " + std::to_string(cwr_max_batch));
 }
 
+int TagclipOptions::min_grid_side() const {
+  const bool uses_dmar = method == TagclipMethod::kDmar || method == TagclipMethod::kTagclip;
+  return uses_dmar && clip_box_ends ? 2 : 1;
+}
+
 std::string TagclipOptions::to_string() const {
   std::ostringstream os;
   os << "TagclipOptions(method=" << tagclip::to_string(method) << ", refinement_blocks=[";

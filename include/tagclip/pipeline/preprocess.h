@@ -22,9 +22,10 @@ inline constexpr std::array<float, 3> kClipPixelStd = {0.26862954f, 0.26130258f,
 // Throws std::invalid_argument unless the image is a non-empty CV_8UC3.
 at::Tensor image_to_normalized_tensor(const cv::Mat& rgb8);
 
-// (height, width) rounded up to multiples of patch_size: (ceil(H/p)*p, ceil(W/p)*p).
+// (height, width) rounded up to multiples of patch_size: (ceil(H/p)*p, ceil(W/p)*p), each
+// side at least min_patches patches (a side below that is stretched on its own).
 // Throws std::invalid_argument for non-positive arguments.
-std::pair<int, int> patch_aligned_size(int height, int width, int patch_size);
+std::pair<int, int> patch_aligned_size(int height, int width, int patch_size, int min_patches = 1);
 
 // Longest side an image is encoded at by default. The reference runs at full resolution,
 // and VOC's and COCO's images (at most 500 and 640 pixels) stay untouched below this, so the
@@ -39,11 +40,11 @@ inline constexpr int kDefaultMaxSide = 640;
 // Throws std::invalid_argument for non-positive sizes or max_side.
 std::pair<int, int> bounded_size(int height, int width, std::optional<int> max_side);
 
-// Resizes to patch_aligned_size(bounded_size(...)) with pil_bicubic_resize, in one resize
-// (none when the image is already that size: Pillow's Image.resize returns an unchanged
-// copy then), and normalises. Returns a float32 tensor of shape (1, 3, H', W') with H', W'
-// multiples of patch_size.
+// Resizes to patch_aligned_size(bounded_size(...), min_patches) with pil_bicubic_resize, in
+// one resize (none when the image is already that size: Pillow's Image.resize returns an
+// unchanged copy then), and normalises. Returns a float32 tensor of shape (1, 3, H', W')
+// with H', W' multiples of patch_size.
 at::Tensor preprocess_for_clip(const cv::Mat& rgb8, int patch_size,
-                               std::optional<int> max_side = std::nullopt);
+                               std::optional<int> max_side = std::nullopt, int min_patches = 1);
 
 }  // namespace tagclip

@@ -55,6 +55,13 @@ struct TagclipOptions {
   // the vote count and the ratios an OptionError whose option() is the field's name.
   void validate(int64_t vision_layers) const;
   std::string to_string() const;
+
+  // Fewest patches an image's grid may have on a side. DMAR's boxes lose the grid's last
+  // row and column (clip_box_ends), so on a grid one patch high or wide every box is empty
+  // and every class scores 0, as in the reference. The methods that use DMAR therefore
+  // encode an image at least two patches high and wide (a 16-pixel side is stretched to 32
+  // under ViT-B/16); larger images are untouched.
+  int min_grid_side() const;
 };
 
 // The reference's COCO-Stuff setting: every block but the last, thresholds 0.1.
