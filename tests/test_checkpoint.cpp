@@ -1,4 +1,5 @@
 // Loading checkpoints: architecture inference and the errors a user sees for bad files.
+#include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -153,6 +154,64 @@ TEST(Checkpoint, NotAnArchive) {
   expect_model_error(empty_file, "empty");
   expect_model_error(dir + "/absent.pt", "no such file");
   expect_model_error(dir, "directory");
+}
+
+// Copies the archive `from` to `to` with the first tensor record of `bytes` bytes cut to
+// `keep` bytes, as a damaged download or disk would leave it (the zip stays readable).
+void copy_with_record_cut(const std::string& from, const std::string& to, size_t bytes,
+                          size_t keep) {
+  caffe2::serialize::PyTorchStreamReader reader(from);
+  caffe2::serialize::PyTorchStreamWriter writer(to);
+  bool cut = false;
+  for (const std::string& name : reader.getAllRecords()) {
+    if (name == "version" || name == ".data/version") continue;  // the writer adds its own
+    auto [data, size] = reader.getRecord(name);
+    if (!cut && name.rfind("data/", 0) == 0 && size == bytes) {
+      size = keep;
+      cut = true;
+    }
+    writer.writeRecord(name, data.get(), size);
+  }
+  writer.writeEndOfFile();
+  ASSERT_TRUE(cut) << "no record of " << bytes << " bytes in " << from;
+}
+
+// A record shorter than its tensor used to be read past its end (SIGSEGV in tag and eval)
+// or, cut to half, as garbage (every score null). Each is now a load error naming the
+// tensor, before any product runs.
+TEST(Checkpoint, RecordCutShortIsNamedBeforeUse) {
+  const std::string whole = write_edited("whole", [](StateDict&) {});
+  const std::string dir = testing::make_scratch_dir("checkpoint-cut-records");
+  const size_t token_table = 500 * 64 * 2;  // token_embedding.weight, fp16: a unique size
+  for (const size_t keep : {size_t{0}, size_t{16}, token_table / 2, token_table - 1}) {
+    const std::string cut = dir + "/token-table-" + std::to_string(keep) + ".pt";
+    copy_with_record_cut(whole, cut, token_table, keep);
+    expect_model_error(cut,
+                       "tensor 'token_embedding.weight': damaged: no record of the "
+                       "archive holds its 64000 bytes");
+  }
+  // A size many tensors share (64 x 64 fp16, e.g. attn.out_proj.weight) names them as a group.
+  const std::string shared = dir + "/shared-size.pt";
+  copy_with_record_cut(whole, shared, 64 * 64 * 2, 100);
+  expect_model_error(shared, "records of 8192 bytes for the");
+  // The copy itself is sound when nothing is cut.
+  const std::string intact = dir + "/intact.pt";
+  copy_with_record_cut(whole, intact, token_table, token_table);
+  EXPECT_NO_THROW(infer_architecture(load_state_dict(intact), intact));
+}
+
+TEST(Checkpoint, TagWithACutRecordExitsThreeNamingTheFile) {
+  const RandomCheckpointSpec& spec = testing::fidelity_spec();
+  const std::string cut = testing::make_scratch_dir("checkpoint-cut-tag") + "/cut.pt";
+  const auto token_table = static_cast<size_t>(spec.vocab_size * spec.text_width * 2);  // fp16
+  copy_with_record_cut(testing::fidelity_checkpoint_path(), cut, token_table, 0);
+  const auto result =
+      testing::run_command(testing::tagclip_binary() + " tag --no-cache --model " + cut + " " +
+                           testing::data_path("images/squirrel_small.jpg"));
+  EXPECT_EQ(result.exit_code, 3) << result.err;
+  EXPECT_NE(result.err.find(cut + ": tensor 'token_embedding.weight': damaged"), std::string::npos)
+      << result.err;
+  EXPECT_TRUE(result.out.empty()) << result.out;
 }
 
 TEST(Checkpoint, WidenedWeightsEqualStoredHalves) {

@@ -1,5 +1,6 @@
 #include "tagclip/model/checkpoint.h"
 
+#include <caffe2/serialize/inline_container.h>
 #include <torch/script.h>
 #include <torch/serialize.h>
 
@@ -85,6 +86,72 @@ void check_block(const StateDict& state, const std::string& prefix, int64_t widt
   require_tensor(state, prefix + "ln_2.bias", {width}, path);
 }
 
+// Bytes a tensor's view reaches in its storage: (offset + the last element's index + 1)
+// elements. An archive's tensor record cut shorter than this would be read past its end.
+int64_t bytes_reached(const at::Tensor& tensor) {
+  if (tensor.numel() == 0) return 0;
+  int64_t last = tensor.storage_offset();
+  for (int64_t d = 0; d < tensor.dim(); ++d) last += (tensor.size(d) - 1) * tensor.stride(d);
+  return (last + 1) * static_cast<int64_t>(tensor.element_size());
+}
+
+// Sizes of the archive's tensor records ("<archive>/data/<key>"), as its zip directory
+// gives them. LibTorch sizes a loaded storage by what the pickle declares, not by its
+// record, so a record cut short would be read past its end (SIGSEGV) or as garbage.
+std::multiset<int64_t> tensor_record_sizes(const std::string& path) {
+  caffe2::serialize::PyTorchStreamReader reader(path);
+  std::multiset<int64_t> sizes;
+  for (const std::string& name : reader.getAllRecords()) {
+    if (name.rfind("data/", 0) != 0) continue;
+    sizes.insert(static_cast<int64_t>(std::get<1>(reader.getRecord(name))));
+  }
+  return sizes;
+}
+
+// Every tensor's storage must have a record of its declared size, and the declared size
+// must hold what the tensor's shape, strides and dtype reach: a damaged archive fails here
+// by the tensor's name, before any product reads past a record's end. Records are matched
+// to storages by size (LibTorch does not say which record a storage came from); records of
+// tensors outside the state dict are left alone.
+void check_record_sizes(const StateDict& state, const std::string& path) {
+  std::multiset<int64_t> records;
+  try {
+    records = tensor_record_sizes(path);
+  } catch (const c10::Error& e) {
+    const std::string what = e.what_without_backtrace();
+    throw ModelError(path, "", "damaged archive (" + what.substr(0, what.find('\n')) + ")");
+  }
+  // Declared storage sizes, each storage once, with the tensors that use it.
+  std::map<int64_t, std::vector<std::string>> tensors_by_size;
+  std::set<const c10::StorageImpl*> seen;
+  for (const auto& [name, tensor] : state) {  // std::map: by name, so messages are stable
+    if (!tensor.has_storage()) continue;
+    const auto declared = static_cast<int64_t>(tensor.storage().nbytes());
+    const int64_t needed = bytes_reached(tensor);
+    if (declared < needed)
+      throw ModelError(path, name,
+                       "damaged: its storage declares " + std::to_string(declared) +
+                           " bytes, but shape " + shape_string(tensor.sizes()) + " of " +
+                           std::string(c10::toString(tensor.scalar_type())) + " needs " +
+                           std::to_string(needed));
+    if (seen.insert(tensor.storage().unsafeGetStorageImpl()).second)
+      tensors_by_size[declared].push_back(name);
+  }
+  for (const auto& [size, names] : tensors_by_size) {
+    const auto held = static_cast<size_t>(records.count(size));
+    if (held >= names.size()) continue;
+    const std::string bytes = std::to_string(size) + " bytes";
+    if (names.size() == 1)
+      throw ModelError(
+          path, names.front(),
+          "damaged: no record of the archive holds its " + bytes + " (a record cut short?)");
+    throw ModelError(path, names.front(),
+                     "damaged: the archive has " + std::to_string(held) + " records of " + bytes +
+                         " for the " + std::to_string(names.size()) +
+                         " tensors of that size, this one among them (a record cut short?)");
+  }
+}
+
 }  // namespace
 
 StateDict load_state_dict(const std::string& path) {
@@ -114,6 +181,7 @@ StateDict load_state_dict(const std::string& path) {
     }
   }
   if (state.empty()) throw ModelError(path, "", "the archive holds no tensors");
+  check_record_sizes(state, path);
   return state;
 }
 
