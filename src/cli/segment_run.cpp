@@ -57,7 +57,7 @@ void write_outputs(const SegmentedImage& result, const OutputPaths& paths,
 nlohmann::ordered_json segment_record(const SegmentedImage& result, const OutputPaths& paths,
                                       const std::vector<std::string>& class_names,
                                       const TagRecord* tags) {
-  nlohmann::ordered_json record = {{"image", result.image}};
+  nlohmann::ordered_json record = image_fields(result.image);
   if (!result.ok()) {
     record["error"] = result.error;
     return record;
@@ -84,17 +84,18 @@ SegmentRunSummary run_segmentation(const std::vector<LabelledImage>& images,
   SegmentRunSummary summary;
   ResumeState resume;
   const bool output_is_file = !options.output.empty() && options.output != "-";
+  if (options.resume && !output_is_file && options.cams_dir.empty() && options.masks_dir.empty())
+    throw UsageError("--resume needs files to resume from: -o FILE, --cams-out or --masks-out");
+  // The writer locks the file first, so no other run changes it while it is read.
+  JsonlWriter writer(options.output, options.resume);
   if (options.resume) {
-    if (!output_is_file && options.cams_dir.empty() && options.masks_dir.empty())
-      throw UsageError("--resume needs files to resume from: -o FILE, --cams-out or --masks-out");
     resume = prepare_resume(options.output);
     if (resume.dropped_partial_line)
-      spdlog::warn("{}: cut off an unfinished last record left by an interrupted run",
-                   options.output);
+      spdlog::warn("{}: cut off line {} and after ({}), left by an interrupted run", options.output,
+                   resume.dropped_line_number, resume.dropped_line_reason);
   }
   for (const std::string& dir : {options.cams_dir, options.masks_dir, options.visualize_dir})
     create_folder(dir);
-  JsonlWriter writer(options.output, options.resume);
 
   auto finished = [&](const LabelledImage& image) {
     if (!options.resume) return false;

@@ -43,17 +43,18 @@ TagRunSummary run_tagging(const ImageInputs& inputs, const Tagger& tagger,
                           const TagRunOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   TagRunSummary summary;
+  if (options.resume && (options.output.empty() || options.output == "-"))
+    throw UsageError("--resume needs an output file (-o FILE), not standard output");
+  // The writer locks the file first, so no other run changes it while it is read.
+  JsonlWriter writer(options.output, options.resume);
   ResumeState resume;
   if (options.resume) {
-    if (options.output.empty() || options.output == "-")
-      throw UsageError("--resume needs an output file (-o FILE), not standard output");
     resume = prepare_resume(options.output);
     if (resume.dropped_partial_line)
-      spdlog::warn("{}: cut off an unfinished last record left by an interrupted run",
-                   options.output);
+      spdlog::warn("{}: cut off line {} and after ({}), left by an interrupted run", options.output,
+                   resume.dropped_line_number, resume.dropped_line_reason);
     spdlog::info("resuming: {} images already in {}", resume.complete_records, options.output);
   }
-  JsonlWriter writer(options.output, options.resume);
   if (!options.visualize_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(options.visualize_dir, ec);

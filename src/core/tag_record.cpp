@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "tagclip/core/text_util.h"
+
 namespace tagclip {
 
 std::vector<int64_t> TagRecord::tag_indices() const {
@@ -33,26 +35,45 @@ std::string split_file_line(const std::string& id, const std::vector<int64_t>& l
   return line + "\n";
 }
 
+nlohmann::ordered_json image_fields(const std::string& image) {
+  if (is_valid_utf8(image)) return {{"image", image}};
+  return {{"image", image}, {"image_hex", to_hex(image)}};
+}
+
+std::optional<std::string> record_image(const nlohmann::ordered_json& json) {
+  if (!json.is_object()) return std::nullopt;
+  const auto image = json.find("image");
+  if (image == json.end() || !image->is_string()) return std::nullopt;
+  std::string path = image->get<std::string>();
+  if (const auto hex = json.find("image_hex"); hex != json.end())
+    if (!hex->is_string() || !from_hex(hex->get<std::string>(), path))
+      throw RecordError("\"image_hex\" is not a string of hex digit pairs");
+  return path;
+}
+
 nlohmann::ordered_json to_json(const TagRecord& record) {
-  if (!record.tagged()) return {{"image", record.image}, {"error", record.error}};
+  nlohmann::ordered_json json = image_fields(record.image);
+  if (!record.tagged()) {
+    json["error"] = record.error;
+    return json;
+  }
   nlohmann::ordered_json tags = nlohmann::ordered_json::array();
   for (const Tag& tag : record.tags)
     tags.push_back({{"label", tag.label}, {"index", tag.index}, {"score", tag.score}});
   nlohmann::ordered_json scores = nlohmann::ordered_json::object();
   for (const auto& [label, score] : record.scores) scores[label] = score;
-  return {{"image", record.image},
-          {"width", record.width},
-          {"height", record.height},
-          {"tags", tags},
-          {"scores", scores}};
+  json["width"] = record.width;
+  json["height"] = record.height;
+  json["tags"] = tags;
+  json["scores"] = scores;
+  return json;
 }
 
 TagRecord tag_record_from_json(const nlohmann::ordered_json& json) {
   TagRecord record;
-  const auto image = json.is_object() ? json.find("image") : json.end();
-  if (!json.is_object() || image == json.end() || !image->is_string())
-    throw RecordError("no \"image\" string");
-  record.image = image->get<std::string>();
+  const std::optional<std::string> image = record_image(json);
+  if (!image) throw RecordError("no \"image\" string");
+  record.image = *image;
   if (const auto error = json.find("error"); error != json.end()) {
     record.error = error->is_string() ? error->get<std::string>() : error->dump();
     return record;

@@ -2,7 +2,6 @@
 
 #include <unicode/normalizer2.h>
 #include <unicode/unistr.h>
-#include <unicode/utf8.h>
 
 #include <algorithm>
 #include <fstream>
@@ -14,17 +13,6 @@
 
 namespace tagclip {
 namespace {
-
-bool is_valid_utf8(const std::string& text) {
-  const auto* bytes = reinterpret_cast<const uint8_t*>(text.data());
-  const int32_t length = static_cast<int32_t>(text.size());
-  for (int32_t i = 0; i < length;) {
-    UChar32 c;
-    U8_NEXT(bytes, i, length, c);
-    if (c < 0) return false;
-  }
-  return true;
-}
 
 // The name as CLIP's tokenizer sees it, near enough: case folded and NFKC-normalised, so
 // "Dog" and "dog", or a composed and a decomposed "café", count as one class. (Two such

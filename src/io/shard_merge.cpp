@@ -69,10 +69,15 @@ MergePlan plan_shard_merge(const std::vector<ImageInput>& inputs,
       offset += length;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       const nlohmann::ordered_json json = nlohmann::ordered_json::parse(line, nullptr, false);
-      if (!json.is_object() || !json.contains("image") || !json["image"].is_string())
-        throw Error(place + ": not a record (a JSON object with an \"image\")");
+      std::optional<std::string> named;
+      try {
+        named = record_image(json);
+      } catch (const RecordError& e) {
+        throw Error(place + ": " + e.what());
+      }
+      if (!named) throw Error(place + ": not a record (a JSON object with an \"image\")");
       ++plan.records_read;
-      const std::string image = json["image"].get<std::string>();
+      const std::string image = *named;
       read_tag_labels(json, location);
       const auto open = open_positions.find(image);
       if (open != open_positions.end() && !open->second.empty()) {

@@ -1,11 +1,10 @@
 // The reference's prompt templates, and template files in the same format.
 #include "tagclip/model/prompt_templates.h"
 
-#include <unicode/utf8.h>
-
 #include <fstream>
 #include <sstream>
 
+#include "tagclip/core/text_util.h"
 #include "tagclip/errors.h"
 
 namespace tagclip {
@@ -35,17 +34,6 @@ int expand_fields(const std::string& tmpl, const std::string& value, std::string
     }
   }
   return fields;
-}
-
-bool is_valid_utf8(const std::string& text) {
-  const auto* bytes = reinterpret_cast<const uint8_t*>(text.data());
-  const auto length = static_cast<int32_t>(text.size());
-  for (int32_t i = 0; i < length;) {
-    UChar32 c = 0;
-    U8_NEXT(bytes, i, length, c);
-    if (c < 0) return false;
-  }
-  return true;
 }
 
 }  // namespace

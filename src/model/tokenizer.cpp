@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "tagclip/core/text_util.h"
 #include "tagclip/errors.h"
 #include "tagclip/model/html_unescape.h"
 
@@ -23,14 +24,6 @@ namespace {
 constexpr int kMergeCount = 49152 - 256 - 2;
 
 // ---------------------------------------------------------------- UTF conversions
-
-bool is_valid_utf8(const std::string& utf8) {
-  UErrorCode status = U_ZERO_ERROR;
-  int32_t length = 0;
-  // Preflight with a null buffer: ill-formed input is reported rather than replaced.
-  u_strFromUTF8(nullptr, 0, &length, utf8.data(), static_cast<int32_t>(utf8.size()), &status);
-  return status == U_BUFFER_OVERFLOW_ERROR || U_SUCCESS(status);
-}
 
 std::u32string to_utf32(const std::string& utf8) {
   if (!is_valid_utf8(utf8)) throw TokenizerError("text is not valid UTF-8: \"" + utf8 + "\"");

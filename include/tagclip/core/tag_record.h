@@ -49,12 +49,24 @@ class RecordError : public Error {
 };
 
 // {"image", "width", "height", "tags": [{"label", "index", "score"}...], "scores": {class:
-// score, ...}} for a tagged image; {"image", "error"} for one that failed.
+// score, ...}} for a tagged image; {"image", "error"} for one that failed. A path that is
+// not UTF-8 also gets "image_hex", its bytes in hex, after "image" (which shows them with
+// U+FFFD, as JSON holds only UTF-8).
 nlohmann::ordered_json to_json(const TagRecord& record);
+
+// {"image": path}, plus "image_hex" when the path is not UTF-8 (see to_json): the fields
+// every JSON Lines output of tagclip names its image with.
+nlohmann::ordered_json image_fields(const std::string& image);
+
+// The path a record names: "image_hex" decoded when present, else "image"; nullopt for a
+// value that is not an object with an "image" string. Throws RecordError for an
+// "image_hex" that is not hex digit pairs.
+std::optional<std::string> record_image(const nlohmann::ordered_json& json);
 
 // The inverse of to_json. Throws RecordError for a value without an "image" string, a
 // tagged record without a "scores" object or with a score that is not a number, or a tag
-// without a string "label", an integer "index" and a numeric "score".
+// without a string "label", an integer "index" and a numeric "score". "image_hex", when
+// present, gives the image's path (and must be hex digit pairs).
 TagRecord tag_record_from_json(const nlohmann::ordered_json& json);
 
 // One line of the authors' split format, "id idx idx ...\n": what `tag --labels-out` and

@@ -18,18 +18,24 @@ struct ResumeState {
   // Index of the highest of each such record's "scores" (in their order), the fallback label.
   std::map<std::string, int64_t> recorded_arg_max;
   size_t complete_records = 0;
-  bool dropped_partial_line = false;  // an unfinished last line was cut off
+  bool dropped_partial_line = false;  // a damaged last line was cut off
+  size_t dropped_line_number = 0;     // the first line cut off (1-based)
+  std::string dropped_line_reason;    // "an unfinished last record", "not JSON", ...
 };
 
 // Reads an existing output file for --resume. A last line without its newline (a run killed
-// while writing) or one that is not a JSON object is cut off the file, so appending starts
-// on a fresh line. A missing file is an empty state. Throws UsageError if it cannot be read
-// or repaired.
+// while writing), or last lines that are not records, are cut off the file, so appending
+// starts on a fresh line. A record names its image by "image", or by "image_hex" when the
+// path is not UTF-8. A missing file is an empty state. Throws UsageError if it cannot be
+// read or repaired, and for a damaged line with records after it (cutting there would lose
+// them; no run of tagclip leaves that).
 ResumeState prepare_resume(const std::string& path);
 
 class JsonlWriter {
  public:
-  // path "-" or empty: standard output. `append`: keep existing records (--resume).
+  // path "-" or empty: standard output. `append`: keep existing records (--resume). The
+  // file is locked (flock) while the writer lives; throws UsageError when another process
+  // holds the lock, before the file is changed.
   JsonlWriter(const std::string& path, bool append);
   ~JsonlWriter();
   JsonlWriter(const JsonlWriter&) = delete;
