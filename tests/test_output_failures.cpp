@@ -58,12 +58,25 @@ TEST_F(OutputFailures, MetaOutLabelsOutAndVisualizeAreCheckedWrites) {
       picture);
 }
 
+// The run's first write to a full disk is the setup beside the output (tags.jsonl.setup.json,
+// for --resume), then the records: either failing is exit 4, never a load error, and leaves
+// no partial record.
 TEST_F(OutputFailures, TheRecordStreamFailingIsExitFourNotALoadError) {
   const std::string output = dir_ + "/tags.jsonl";
   const auto result = on_full_disk("tag" + model_args_ + image_ + " -o " + output);
   EXPECT_EQ(result.exit_code, 4) << result.err;
-  EXPECT_NE(result.err.find(output + ": write failed"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("tagclip: " + output + ".setup.json: cannot write the file"),
+            std::string::npos)
+      << result.err;
   EXPECT_EQ(testing::read_all(output), "") << "no partial record";
+  EXPECT_FALSE(fs::exists(output + ".setup.json"));
+  // The record stream itself: /dev/full fails every write with ENOSPC and, as a device,
+  // gets no setup file.
+  const auto full = testing::run_command(testing::tagclip_binary() + " tag" + model_args_ +
+                                         image_ + " -o /dev/full");
+  EXPECT_EQ(full.exit_code, 4) << full.err;
+  EXPECT_NE(full.err.find("/dev/full: write failed: No space left on device"), std::string::npos)
+      << full.err;
 }
 
 TEST_F(OutputFailures, EvalReportPlotAndMergeAreCheckedWrites) {

@@ -13,6 +13,7 @@
 #include "tagclip/core/tag_record.h"
 #include "tagclip/errors.h"
 #include "tagclip/io/jsonl_output.h"
+#include "tagclip/model/random_checkpoint.h"
 #include "test_support.h"
 
 namespace tagclip {
@@ -118,6 +119,52 @@ TEST_F(ResumeCommand, ASecondRunOnALockedOutputIsRefused) {
   const auto later =
       testing::run_tag(testing::data_path("images/gray.png") + " --resume -o " + out);
   EXPECT_EQ(later.exit_code, 0) << later.err;
+}
+
+// Resuming with another vocabulary, model or method appended records that did not fit the
+// file without a word. The setup is recorded beside the output and a mismatch is refused.
+TEST_F(ResumeCommand, ResumingWithAnotherSetupIsRefused) {
+  const std::string out = dir_ + "/tags.jsonl";
+  const std::string photo = testing::data_path("images/gray.png") + " ";
+  const auto first = testing::run_tag(photo + "-o " + out);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  ASSERT_TRUE(fs::exists(out + ".setup.json"));
+  const std::string written = read_all(out);
+
+  RandomCheckpointSpec other = testing::fidelity_spec();
+  other.seed = 7;  // the same shapes and file size, other weights
+  const std::string other_model = testing::random_checkpoint_path(other, "other-weights");
+  for (const auto& [args, differing] :
+       {std::pair<std::string, std::string>{"--classes coco", "vocabulary, classes, background"},
+        {"--method global", "options"},
+        {"--top-k 1", "top_k"},
+        {"--model " + other_model, "weights"}}) {
+    SCOPED_TRACE(args);
+    const std::string command =
+        args.rfind("--model", 0) == 0
+            ? testing::tagclip_binary() + " tag --no-cache --bpe " +
+                  testing::bpe_vocabulary_path() + " " + args + " "
+            : testing::tagclip_binary() + " tag --model " + testing::fidelity_checkpoint_path() +
+                  " --no-cache --bpe " + testing::bpe_vocabulary_path() + " " + args + " ";
+    const auto resumed = testing::run_command(command + photo + "--resume -o " + out);
+    EXPECT_EQ(resumed.exit_code, 2) << resumed.err;
+    EXPECT_NE(resumed.err.find(out + " was written with another setup (" + differing + " differ"),
+              std::string::npos)
+        << resumed.err;
+    EXPECT_EQ(read_all(out), written);
+  }
+  const auto same = testing::run_tag(photo + "--resume -o " + out);
+  EXPECT_EQ(same.exit_code, 0) << same.err;
+  EXPECT_EQ(read_all(out), written);
+
+  // An output from before setups were recorded is checked by its records' classes.
+  fs::remove(out + ".setup.json");
+  const auto coco = testing::run_tag(photo + "--classes coco --resume -o " + out);
+  EXPECT_EQ(coco.exit_code, 2) << coco.err;
+  EXPECT_NE(coco.err.find(out + " holds records of other classes (20, the first 'aeroplane')"),
+            std::string::npos)
+      << coco.err;
+  EXPECT_EQ(read_all(out), written);
 }
 
 }  // namespace

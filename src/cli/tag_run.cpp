@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "progress.h"
+#include "run_setup.h"
 #include "tagclip/core/atomic_file.h"
 #include "tagclip/core/background_work.h"
 #include "tagclip/core/stage_profile.h"
@@ -55,6 +56,8 @@ TagRunSummary run_tagging(const ImageInputs& inputs, const Tagger& tagger,
                    resume.dropped_line_number, resume.dropped_line_reason);
     spdlog::info("resuming: {} images already in {}", resume.complete_records, options.output);
   }
+  check_and_record_setup(options.output, tag_run_setup(tagger), options.resume,
+                         resume.recorded_classes);
   if (!options.visualize_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(options.visualize_dir, ec);

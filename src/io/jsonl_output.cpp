@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -71,6 +72,8 @@ ResumeState prepare_resume(const std::string& path) {
     try {
       const TagRecord parsed = tag_record_from_json(record);
       if (parsed.tagged()) {
+        if (state.recorded_classes.empty())
+          for (const auto& [label, score] : parsed.scores) state.recorded_classes.push_back(label);
         state.recorded_labels[*image] = parsed.tag_indices();
         if (const auto arg_max = parsed.arg_max()) state.recorded_arg_max[*image] = *arg_max;
       }
@@ -104,7 +107,10 @@ JsonlWriter::JsonlWriter(const std::string& path, bool append) : path_(path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
   if (fd < 0)
     throw UsageError(path + ": cannot open for writing: " + std::string(std::strerror(errno)));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  // Only regular files: /dev/null or a FIFO is shared by design and cannot be emptied.
+  struct stat info {};
+  const bool regular = ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode);
+  if (regular && ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
     if (error == EWOULDBLOCK) {
       ::close(fd);
@@ -116,7 +122,7 @@ JsonlWriter::JsonlWriter(const std::string& path, bool append) : path_(path) {
     spdlog::warn("{}: cannot lock the output file ({}); do not run two tagclip on it at once", path,
                  std::strerror(error));
   }
-  if (!append && ::ftruncate(fd, 0) != 0) {
+  if (regular && !append && ::ftruncate(fd, 0) != 0) {
     const int error = errno;
     ::close(fd);
     throw UsageError(path + ": cannot empty the file: " + std::string(std::strerror(error)));

@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "tagclip/core/sha256.h"
 #include "tagclip/errors.h"
 
 namespace tagclip {
@@ -183,6 +184,20 @@ StateDict load_state_dict(const std::string& path) {
   if (state.empty()) throw ModelError(path, "", "the archive holds no tensors");
   check_record_sizes(state, path);
   return state;
+}
+
+std::string weights_fingerprint(const StateDict& state) {
+  constexpr int64_t kBytesPerTensor = 4096;
+  Sha256 hash;
+  for (const auto& [name, stored] : state) {  // std::map: name order
+    const at::Tensor tensor = stored.contiguous().cpu();
+    hash.update(name + "|" + std::string(c10::toString(tensor.scalar_type())) + "|" +
+                shape_string(tensor.sizes()) + "|");
+    const int64_t bytes =
+        std::min<int64_t>(kBytesPerTensor, tensor.numel() * tensor.element_size());
+    if (bytes > 0) hash.update(tensor.data_ptr(), static_cast<size_t>(bytes));
+  }
+  return hash.hex_digest();
 }
 
 at::Tensor require_tensor(const StateDict& state, const std::string& name,

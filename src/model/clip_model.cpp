@@ -19,6 +19,7 @@ std::shared_ptr<const ClipModel> ClipModel::load(const std::string& path,
   const StateDict state = load_state_dict(path);
   std::shared_ptr<ClipModel> model(new ClipModel());
   model->path_ = path;
+  model->fingerprint_ = tagclip::weights_fingerprint(state);
   model->arch_ = infer_architecture(state, path);
   model->device_ = device;
   model->dtype_ = options.dtype;

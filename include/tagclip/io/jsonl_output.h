@@ -17,6 +17,8 @@ struct ResumeState {
   std::map<std::string, std::vector<int64_t>> recorded_labels;
   // Index of the highest of each such record's "scores" (in their order), the fallback label.
   std::map<std::string, int64_t> recorded_arg_max;
+  // The "scores" keys of the first tagged record, in file order: the vocabulary's classes.
+  std::vector<std::string> recorded_classes;
   size_t complete_records = 0;
   bool dropped_partial_line = false;  // a damaged last line was cut off
   size_t dropped_line_number = 0;     // the first line cut off (1-based)

@@ -35,6 +35,8 @@ class ClipModel {
   c10::Device device() const { return device_; }
   Precision precision() const { return precision_; }
   const std::string& path() const { return path_; }
+  // weights_fingerprint() of the checkpoint as read (checkpoint.h).
+  const std::string& weights_fingerprint() const { return fingerprint_; }
   // Options of tensors fed to this model (compute dtype, device).
   at::TensorOptions tensor_options() const {
     return at::TensorOptions().dtype(dtype_).device(device_);
@@ -43,6 +45,7 @@ class ClipModel {
  private:
   ClipModel() = default;
   std::string path_;
+  std::string fingerprint_;
   ClipArchitecture arch_;
   c10::Device device_{c10::kCPU};
   at::ScalarType dtype_ = at::kFloat;

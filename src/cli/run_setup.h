@@ -1,0 +1,31 @@
+// The setup a tag run's records depend on (weights, vocabulary, templates, method options,
+// image handling), kept beside the output as <output>.setup.json, so that --resume refuses
+// to append records made another way to a file.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tagclip/tagclip.h"
+
+namespace tagclip::cli {
+
+// {"tagclip_setup": 1, "weights": fingerprint, "architecture", "vocabulary", "classes",
+// "background", "templates", "truncate_prompts", "precision", "options", "max_side",
+// "apply_exif", "top_k", "min_score"}. The model's path is left out: the same checkpoint
+// moved elsewhere resumes fine.
+nlohmann::ordered_json tag_run_setup(const Tagger& tagger);
+
+// "<output>.setup.json".
+std::string setup_path_for(const std::string& output);
+
+// A fresh run records `setup` beside `output`. A resumed run compares it with the recorded
+// one and throws UsageError naming every field that differs; an output from before setups
+// were recorded is checked by the classes of its first tagged record (`recorded_classes`,
+// empty: none) and then gets the setup. Nothing is done unless `output` is a regular file
+// (standard output, /dev/null and pipes keep nothing to resume).
+void check_and_record_setup(const std::string& output, const nlohmann::ordered_json& setup,
+                            bool resume, const std::vector<std::string>& recorded_classes);
+
+}  // namespace tagclip::cli
