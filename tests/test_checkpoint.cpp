@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "tagclip/errors.h"
@@ -156,23 +157,34 @@ TEST(Checkpoint, NotAnArchive) {
   expect_model_error(dir, "directory");
 }
 
-// Copies the archive `from` to `to` with the first tensor record of `bytes` bytes cut to
-// `keep` bytes, as a damaged download or disk would leave it (the zip stays readable).
-void copy_with_record_cut(const std::string& from, const std::string& to, size_t bytes,
-                          size_t keep) {
+// Copies the archive `from` to `to`, passing each record through `edit(name, bytes)`, which
+// returns true when it changed it (the zip stays readable, as a damaged disk leaves it).
+// Returns how many records were changed.
+int copy_archive_editing(const std::string& from, const std::string& to,
+                         const std::function<bool(const std::string&, std::string&)>& edit) {
   caffe2::serialize::PyTorchStreamReader reader(from);
   caffe2::serialize::PyTorchStreamWriter writer(to);
-  bool cut = false;
+  int edited = 0;
   for (const std::string& name : reader.getAllRecords()) {
     if (name == "version" || name == ".data/version") continue;  // the writer adds its own
     auto [data, size] = reader.getRecord(name);
-    if (!cut && name.rfind("data/", 0) == 0 && size == bytes) {
-      size = keep;
-      cut = true;
-    }
-    writer.writeRecord(name, data.get(), size);
+    std::string bytes(static_cast<const char*>(data.get()), size);
+    edited += edit(name, bytes) ? 1 : 0;
+    writer.writeRecord(name, bytes.data(), bytes.size());
   }
   writer.writeEndOfFile();
+  return edited;
+}
+
+// The first tensor record of `bytes` bytes cut to `keep` bytes.
+void copy_with_record_cut(const std::string& from, const std::string& to, size_t bytes,
+                          size_t keep) {
+  bool cut = false;
+  copy_archive_editing(from, to, [&](const std::string& name, std::string& data) {
+    if (cut || name.rfind("data/", 0) != 0 || data.size() != bytes) return false;
+    data.resize(keep);
+    return cut = true;
+  });
   ASSERT_TRUE(cut) << "no record of " << bytes << " bytes in " << from;
 }
 
@@ -212,6 +224,27 @@ TEST(Checkpoint, TagWithACutRecordExitsThreeNamingTheFile) {
   EXPECT_NE(result.err.find(cut + ": tensor 'token_embedding.weight': damaged"), std::string::npos)
       << result.err;
   EXPECT_TRUE(result.out.empty()) << result.out;
+}
+
+// Damaged TorchScript code raised the compiler's own exception, which is no c10::Error:
+// "unexpected error: expected ident but found ')'" without the file's name, exit 0 from info.
+TEST(Checkpoint, DamagedTorchScriptCodeIsNamedWithTheFile) {
+  const std::string whole = write_edited("code", [](StateDict&) {});
+  const std::string broken = testing::make_scratch_dir("checkpoint-code") + "/broken.pt";
+  const int edited =
+      copy_archive_editing(whole, broken, [](const std::string& name, std::string& data) {
+        if (name.rfind("code/", 0) != 0 || name.size() < 3 || name.substr(name.size() - 3) != ".py")
+          return false;
+        data = "x = )\n" + data;
+        return true;
+      });
+  ASSERT_GT(edited, 0) << "the archive has no code records";
+  expect_model_error(broken, "its TorchScript code does not compile (");
+  const auto result = testing::run_command(testing::tagclip_binary() + " info --model " + broken);
+  EXPECT_EQ(result.exit_code, 3) << result.err;
+  EXPECT_NE(result.err.find("tagclip: " + broken + ": its TorchScript code does not compile"),
+            std::string::npos)
+      << result.err;
 }
 
 TEST(Checkpoint, WidenedWeightsEqualStoredHalves) {

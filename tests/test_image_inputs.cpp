@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -56,6 +57,41 @@ TEST(ImageInputs, MissingPathIsKeptWithItsProblem) {
   const ImageInputs inputs = collect_image_inputs({"/no/such/image.jpg"}, no_stdin);
   ASSERT_EQ(inputs.images.size(), 1u);
   EXPECT_EQ(inputs.images[0].problem, "no such file or folder");
+}
+
+// A link loop or a dangling link given by name was "no such file or folder"; in a folder
+// such entries were passed over without a word, and a link back up the tree was followed
+// until the path was too long, listing each image again and again.
+TEST(ImageInputs, LinksThatLeadNowhereSayWhy) {
+  const std::string dir = testing::make_scratch_dir("inputs-links");
+  fs::create_symlink(dir + "/loop_b.jpg", dir + "/loop_a.jpg");
+  fs::create_symlink(dir + "/loop_a.jpg", dir + "/loop_b.jpg");
+  fs::create_symlink(dir + "/gone.jpg", dir + "/dangling.jpg");
+  std::istringstream no_stdin;
+  const ImageInputs inputs =
+      collect_image_inputs({dir + "/loop_a.jpg", dir + "/dangling.jpg"}, no_stdin);
+  ASSERT_EQ(inputs.images.size(), 2u);
+  EXPECT_EQ(inputs.images[0].problem, "a symbolic link loop (too many levels of links)");
+  EXPECT_EQ(inputs.images[1].problem, "a dangling symbolic link (to '" + dir + "/gone.jpg')");
+}
+
+TEST(ImageInputs, AFolderScanCountsWhatItSkipsAndStopsAtLinkCycles) {
+  const std::string dir = testing::make_scratch_dir("inputs-skipped") + "/photos";
+  touch(dir + "/a.jpg");
+  touch(dir + "/sub/b.png");
+  fs::create_symlink(dir + "/loop_b.jpg", dir + "/loop_a.jpg");
+  fs::create_symlink(dir + "/loop_a.jpg", dir + "/loop_b.jpg");
+  fs::create_symlink(dir + "/gone.jpg", dir + "/dangling.jpg");
+  fs::create_directory_symlink(dir, dir + "/sub/up");  // back to the top: a cycle
+  ASSERT_EQ(::mkfifo((dir + "/pipe.jpg").c_str(), 0600), 0);
+  std::istringstream no_stdin;
+  const ImageInputs inputs = collect_image_inputs({dir}, no_stdin);
+  EXPECT_EQ(paths_of(inputs), (std::vector<std::string>{dir + "/a.jpg", dir + "/sub/b.png"}));
+  ASSERT_EQ(inputs.warnings.size(), 1u);
+  EXPECT_EQ(inputs.warnings[0],
+            dir +
+                ": skipped 5 entries: 1 dangling symbolic link, 2 symbolic link loops, 1 link "
+                "back to a folder already scanned, 1 FIFO, socket or device file");
 }
 
 TEST(ImageInputs, EmptyFolderIsAWarning) {

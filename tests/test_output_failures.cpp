@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "expect_throw.h"
+#include "tagclip/core/atomic_file.h"
+#include "tagclip/errors.h"
 #include "test_support.h"
 
 namespace tagclip {
@@ -72,8 +75,8 @@ TEST_F(OutputFailures, TheRecordStreamFailingIsExitFourNotALoadError) {
   EXPECT_FALSE(fs::exists(output + ".setup.json"));
   // The record stream itself: /dev/full fails every write with ENOSPC and, as a device,
   // gets no setup file.
-  const auto full = testing::run_command(testing::tagclip_binary() + " tag" + model_args_ +
-                                         image_ + " -o /dev/full");
+  const auto full = testing::run_command(testing::tagclip_binary() + " tag" + model_args_ + image_ +
+                                         " -o /dev/full");
   EXPECT_EQ(full.exit_code, 4) << full.err;
   EXPECT_NE(full.err.find("/dev/full: write failed: No space left on device"), std::string::npos)
       << full.err;
@@ -123,6 +126,19 @@ TEST_F(OutputFailures, UnusableOutputPathsAreRefusedBeforeTheRun) {
       " --predictions " + records + " --report-json " + not_a_folder + "/report.json");
   EXPECT_EQ(report.exit_code, 2) << report.err;
   EXPECT_NE(report.err.find("--report-json"), std::string::npos) << report.err;
+}
+
+// A rename that fails says why in the system's words; an older cache writer said
+// "cannot move cache file into place: Success", reading errno after it had been reset.
+TEST(AtomicFile, AFailedRenameSaysWhy) {
+  const std::string dir = testing::make_scratch_dir("atomic-rename");
+  const std::string target = dir + "/entry";
+  fs::create_directories(target + "/inside");  // a non-empty folder where the file should go
+  testing::expect_throw_with<OutputError>(
+      [&] { write_file_atomically(target, "bytes"); },
+      target + ": cannot move the finished file into place: Is a directory");
+  for (const auto& entry : fs::directory_iterator(dir))
+    EXPECT_EQ(entry.path().filename(), "entry") << "a temporary file was left behind";
 }
 
 }  // namespace

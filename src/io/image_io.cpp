@@ -11,6 +11,7 @@
 #include <opencv2/imgproc.hpp>
 #include <system_error>
 
+#include "tagclip/core/path_problem.h"
 #include "tagclip/errors.h"
 
 namespace tagclip {
@@ -145,7 +146,7 @@ Bytes read_file_bytes(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
-  if (!fs::exists(status)) throw ImageError(path, "no such file");
+  if (!fs::exists(status)) throw ImageError(path, path_problem(path));
   if (fs::is_directory(status)) throw ImageError(path, "is a directory, not an image file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ImageError(path, "cannot be opened for reading");

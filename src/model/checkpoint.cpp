@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "tagclip/core/path_problem.h"
 #include "tagclip/core/sha256.h"
 #include "tagclip/errors.h"
 
@@ -39,6 +40,20 @@ StateDict load_pickled_state_dict(const std::string& path) {
       state[entry.key().toStringRef()] = entry.value().toTensor();
   }
   return state;
+}
+
+// The first line of an exception's text that is not blank (the TorchScript compiler's
+// messages start with a newline), without trailing spaces or colons.
+std::string first_line(const std::string& text) {
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t end = std::min(text.find('\n', start), text.size());
+    std::string line = text.substr(start, end - start);
+    const size_t last = line.find_last_not_of(" \t\r:");
+    if (last != std::string::npos) return line.substr(0, last + 1);
+    start = end + 1;
+  }
+  return "no message";
 }
 
 // Number of distinct N in keys "<prefix>N.<anything>".
@@ -158,7 +173,7 @@ void check_record_sizes(const StateDict& state, const std::string& path) {
 StateDict load_state_dict(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::exists(path, ec)) throw ModelError(path, "", "no such file");
+  if (!fs::exists(path, ec)) throw ModelError(path, "", path_problem(path));
   if (fs::is_directory(path, ec)) throw ModelError(path, "", "is a directory, not a checkpoint");
   if (fs::file_size(path, ec) == 0) throw ModelError(path, "", "file is empty");
 
@@ -169,16 +184,21 @@ StateDict load_state_dict(const std::string& path) {
       state[param.name] = param.value;
     for (const auto& buffer : module.named_buffers(/*recurse=*/true))
       state[buffer.name] = buffer.value;
-  } catch (const c10::Error& jit_error) {
+  } catch (const std::exception& jit_error) {
+    // c10::Error for a file that is no archive; the TorchScript compiler's own exceptions
+    // (std::exception only) for an archive whose code is damaged.
+    const auto* c10_error = dynamic_cast<const c10::Error*>(&jit_error);
+    const std::string what =
+        first_line(c10_error ? c10_error->what_without_backtrace() : jit_error.what());
     try {
       state = load_pickled_state_dict(path);
     } catch (const ModelError&) {
       throw;
     } catch (const std::exception&) {
-      const std::string what = jit_error.what_without_backtrace();
-      throw ModelError(path, "",
-                       "not a TorchScript archive or a saved state dict (" +
-                           what.substr(0, what.find('\n')) + ")");
+      if (c10_error)
+        throw ModelError(path, "",
+                         "not a TorchScript archive or a saved state dict (" + what + ")");
+      throw ModelError(path, "", "its TorchScript code does not compile (" + what + ")");
     }
   }
   if (state.empty()) throw ModelError(path, "", "the archive holds no tensors");
