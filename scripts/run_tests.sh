@@ -2,6 +2,8 @@
 # Runs the whole test suite of an already built tree (scripts/setup.sh builds it), and fails
 # when any test did not run, unless its name says it needs what this machine cannot have:
 # a CUDA GPU (tests named *Cuda*). Every other resource a test needs is in the repository.
+# Then every libFuzzer target runs for TAGCLIP_FUZZ_SECONDS seconds (default 20; 0: none)
+# under AddressSanitizer and UndefinedBehaviorSanitizer (scripts/fuzz.sh, build-fuzz/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir="${TAGCLIP_BUILD_DIR:-build}"
@@ -23,3 +25,9 @@ if [[ -n $unexpected ]]; then
 fi
 skipped=$(grep -c . <<<"$not_run" || true)
 echo "run_tests: $skipped tests skipped (CUDA tests without a GPU), none otherwise" >&2
+
+fuzz_seconds="${TAGCLIP_FUZZ_SECONDS:-20}"
+if ((fuzz_seconds > 0)); then
+  echo "run_tests: each fuzzer for ${fuzz_seconds} s (scripts/fuzz.sh)" >&2
+  scripts/fuzz.sh --seconds "$fuzz_seconds"
+fi

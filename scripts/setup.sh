@@ -14,6 +14,8 @@ packages=(
   libopenblas0-pthread
   # The cluster test starts a single-node Slurm on localhost (tests/cluster/).
   slurmctld slurmd slurm-client munge iproute2 procps
+  # The libFuzzer targets (scripts/fuzz.sh, run briefly by scripts/run_tests.sh).
+  clang libclang-rt-14-dev bc
 )
 
 if [[ "${TAGCLIP_SKIP_APT:-0}" != 1 ]]; then

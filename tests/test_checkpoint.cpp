@@ -1,7 +1,9 @@
 // Loading checkpoints: architecture inference and the errors a user sees for bad files.
 #include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
+#include <torch/serialize.h>
 
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -245,6 +247,34 @@ TEST(Checkpoint, DamagedTorchScriptCodeIsNamedWithTheFile) {
   EXPECT_NE(result.err.find("tagclip: " + broken + ": its TorchScript code does not compile"),
             std::string::npos)
       << result.err;
+}
+
+// Inputs the checkpoint fuzzer found (scripts/fuzz.sh), kept in tests/data/fuzz/checkpoint:
+// each is a ModelError. The first made LibTorch's in-memory zip reader copy past its buffer
+// (heap-buffer-overflow under AddressSanitizer) on the torch.save fallback path.
+TEST(Checkpoint, FuzzerFindingsAreModelErrors) {
+  const std::string folder = testing::data_path("fuzz/checkpoint");
+  int inputs = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    ++inputs;
+    EXPECT_THROW(infer_architecture(load_state_dict(entry.path()), entry.path()), ModelError)
+        << entry.path();
+  }
+  EXPECT_GT(inputs, 0);
+}
+
+// A torch.save'd dict of tensors (no TorchScript code) loads like the archive it came from.
+TEST(Checkpoint, PickledStateDictLoads) {
+  const StateDict state = random_state_dict(tiny_spec());
+  c10::impl::GenericDict dict(c10::StringType::get(), c10::TensorType::get());
+  for (const auto& [name, tensor] : state) dict.insert(name, tensor);
+  const std::vector<char> bytes = torch::pickle_save(dict);
+  const std::string path = testing::make_scratch_dir("checkpoint-pickled") + "/state.pt";
+  std::ofstream(path, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  const StateDict loaded = load_state_dict(path);
+  ASSERT_EQ(loaded.size(), state.size());
+  for (const auto& [name, tensor] : state) EXPECT_TRUE(at::equal(loaded.at(name), tensor)) << name;
 }
 
 TEST(Checkpoint, WidenedWeightsEqualStoredHalves) {

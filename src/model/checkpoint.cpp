@@ -1,6 +1,7 @@
 #include "tagclip/model/checkpoint.h"
 
 #include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/import_read.h>
 #include <torch/script.h>
 #include <torch/serialize.h>
 
@@ -29,10 +30,14 @@ std::string shape_string(at::IntArrayRef shape) {
 }
 
 // A plain `torch.save(state_dict)` file: a pickled dict of tensors, no TorchScript code.
+// Read as torch::pickle_load does, but through the file, not a byte vector: LibTorch 1.13's
+// vector reader copies past its end when a damaged zip directory asks it to (found by the
+// checkpoint fuzzer), while its file reader stops at the end of the file.
 StateDict load_pickled_state_dict(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  c10::IValue value = torch::pickle_load(bytes);
+  caffe2::serialize::PyTorchStreamReader reader(path);
+  const c10::IValue value =
+      torch::jit::readArchiveAndTensors("data", /*pickle_prefix=*/"", /*tensor_prefix=*/"",
+                                        c10::nullopt, c10::nullopt, c10::nullopt, reader);
   if (!value.isGenericDict()) throw ModelError(path, "", "pickled object is not a dict of tensors");
   StateDict state;
   for (const auto& entry : value.toGenericDict()) {

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Builds tagclip's libFuzzer targets (clang, AddressSanitizer + UndefinedBehaviorSanitizer,
+# leak detection on) in their own build folder and runs each from seed corpora made from
+# tests/data. Prints one line per target: executions, seconds, executions per second, and
+# the corpus size. Exits 1 at the first crash, sanitizer report or leak (libFuzzer keeps the
+# input as crash-*, leak-* or timeout-* in the build folder's findings/).
+#
+#   scripts/fuzz.sh [--runs N | --seconds S] [--build DIR] [TARGET...]
+#
+# Default: --runs 1000000 (the README's figures), every target. CI runs --seconds 20.
+# Targets: checkpoint tokenizer class_files split_files voc_xml coco_json jsonl_resume
+# image_decode. Needs Debian's clang and libclang-rt-14-dev (scripts/setup.sh installs them).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="$root/build-fuzz"
+limit=(-runs=1000000)
+targets=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --runs) limit=(-runs="$2"); shift 2 ;;
+    --seconds) limit=(-max_total_time="$2"); shift 2 ;;
+    --build) build="$2"; shift 2 ;;
+    -h|--help) sed -n 2,12p "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
+    *) targets+=("$1"); shift ;;
+  esac
+done
+all=(checkpoint tokenizer class_files split_files voc_xml coco_json jsonl_resume image_decode)
+[[ ${#targets[@]} -gt 0 ]] || targets=("${all[@]}")
+
+# The fuzz build: every source under the sanitizers, no tests or benchmarks.
+CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DTAGCLIP_FUZZ=ON -DTAGCLIP_BUILD_TESTS=OFF \
+  -DTAGCLIP_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$build.configure.log"
+cmake --build "$build" --target fuzzers -j "$(nproc)" > "$build.build.log" ||
+  { tail -30 "$build.build.log" >&2; exit 1; }
+
+# Seed corpora, rebuilt each run from the checkout (libFuzzer adds what it finds to them).
+seeds="$build/seeds"
+rm -rf "$seeds"
+mkdir -p "$seeds"/{checkpoint,tokenizer,class_files,split_files,voc_xml,coco_json,jsonl_resume,image_decode}
+"$build/fuzz/make_checkpoint_seed" "$seeds/checkpoint/tiny.pt"
+cp "$root/models/demo_classes.txt" "$seeds/class_files/"
+printf 'a bad photo of a {}.\nthe {} in the scene.\n' > "$seeds/class_files/templates.txt"
+i=0
+while IFS= read -r line; do
+  printf '%s' "$line" > "$seeds/tokenizer/$((i++)).txt"
+done < <(printf '%s\n' "a photo of a dog." "Ünïcödé café, naïve!" "it's 3.14 <html> &amp;" \
+  "日本語のテキスト" "  many   spaces\tand\ttabs  " "emoji 🙂 and 's 't 're" \
+  "$(head -c 300 "$root/models/demo_classes.txt")")
+cp "$root"/tests/data/synthetic_voc/ImageSets/Main/{circle_test,train,val}.txt "$seeds/split_files/" 2>/dev/null || true
+head -c 2000 "$root/tests/data/synthetic_voc/ImageSets/Main/circle_test.txt" > "$seeds/split_files/part.txt"
+ls "$root"/tests/data/synthetic_voc/Annotations/*.xml | head -20 | xargs -I{} cp {} "$seeds/voc_xml/"
+cat > "$seeds/coco_json/instances.json" <<'EOF'
+{"images": [{"id": 42, "file_name": "COCO_val2014_000000000042.jpg", "width": 640, "height": 480},
+            {"id": 73, "file_name": "COCO_val2014_000000000073.jpg", "width": 500, "height": 375}],
+ "annotations": [{"id": 1, "image_id": 42, "category_id": 18, "bbox": [1, 2, 3, 4]},
+                 {"id": 2, "image_id": 42, "category_id": 1, "bbox": [5, 6, 7, 8]}],
+ "categories": [{"id": 1, "name": "person"}, {"id": 18, "name": "dog"}, {"id": 3, "name": "car"}]}
+EOF
+cat > "$seeds/jsonl_resume/tags.jsonl" <<'EOF'
+{"image":"a.jpg","width":20,"height":12,"tags":[{"label":"dog","index":11,"score":0.41}],"scores":{"cat":0.1,"dog":0.41}}
+{"image":"b.jpg","error":"no such file"}
+{"image":"caf\ufffd.jpg","image_hex":"636166e92e6a7067","error":"x"}
+{"image":"c.j
+EOF
+for image in "$root"/tests/data/images/*; do
+  if [[ $(stat -c %s "$image") -le 65536 ]]; then cp "$image" "$seeds/image_decode/"; fi
+done
+# Inputs that once failed (tests/data/fuzz/<target>/, also read by the unit tests) stay seeds.
+for target in "${all[@]}"; do
+  if [[ -d "$root/tests/data/fuzz/$target" ]]; then
+    cp "$root/tests/data/fuzz/$target"/* "$seeds/$target/"
+  fi
+done
+
+findings="$build/findings"
+mkdir -p "$findings"
+printf '%-14s %12s %9s %10s %8s\n' target executions seconds "exec/s" corpus
+for target in "${targets[@]}"; do
+  corpus="$build/corpus/$target"
+  mkdir -p "$corpus"
+  log="$findings/$target.log"
+  start=$(date +%s.%N)
+  # -rss_limit_mb: one input may not hold more; -timeout: one input may not take longer.
+  if ! "$build/fuzz/fuzz_$target" "${limit[@]}" -rss_limit_mb=4096 -timeout=60 \
+      -max_len=65536 -artifact_prefix="$findings/$target-" -print_final_stats=1 \
+      "$corpus" "$seeds/$target" > "$log" 2>&1; then
+    echo "fuzz_$target failed; its report:" >&2
+    grep -E "ERROR|SUMMARY|Test unit written|==[0-9]+==" "$log" | head -20 >&2
+    exit 1
+  fi
+  seconds=$(echo "$(date +%s.%N) - $start" | bc)
+  runs=$(grep -oP 'stat::number_of_executed_units: *\K[0-9]+' "$log" || echo 0)
+  printf '%-14s %12s %9.0f %10.0f %8s\n' "$target" "$runs" "$seconds" \
+    "$(echo "$runs / $seconds" | bc -l)" "$(ls "$corpus" | wc -l)"
+done
