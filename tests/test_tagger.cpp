@@ -73,19 +73,27 @@ TEST(TaggerConfig, LoadRefusesAVoteCountAboveTheModelsDepth) {
   }
 }
 
-// A checkpoint whose projection is NaN scores every class NaN: each image is an error record,
-// not a record with null scores and an invented tag.
-TEST(TaggerNonFinite, NanWeightsGiveErrorRecords) {
-  RandomCheckpointSpec spec = testing::fidelity_spec();
-  StateDict state = random_state_dict(spec);
-  state["visual.proj"].fill_(std::numeric_limits<float>::quiet_NaN());
-  const std::string path = testing::make_scratch_dir("nan-weights") + "/nan.pt";
-  save_state_dict(state, path);
+// The fidelity checkpoint with `edit` applied to its weights, saved under `name`, as a
+// config for Tagger::load (no cache, two threads).
+TaggerConfig config_with_edited_weights(const std::string& name,
+                                        const std::function<void(StateDict&)>& edit) {
+  StateDict state = random_state_dict(testing::fidelity_spec());
+  edit(state);
   TaggerConfig config;
-  config.model_path = path;
+  config.model_path = testing::make_scratch_dir("edited-weights-" + name) + "/" + name + ".pt";
+  save_state_dict(state, config.model_path);
   config.bpe_path = testing::bpe_vocabulary_path();
   config.cache_dir.reset();
   config.threads = 2;
+  return config;
+}
+
+// A checkpoint whose projection is NaN scores every class NaN: each image is an error record,
+// not a record with null scores and an invented tag.
+TEST(TaggerNonFinite, NanWeightsGiveErrorRecords) {
+  TaggerConfig config = config_with_edited_weights("nan", [](StateDict& state) {
+    state["visual.proj"].fill_(std::numeric_limits<float>::quiet_NaN());
+  });
   for (const TagclipMethod method : {TagclipMethod::kGlobal, TagclipMethod::kTagclip}) {
     config.method = method;
     const TagRecord record = Tagger::load(config).tag_file(photo("squirrel_small.jpg"));
@@ -144,16 +152,8 @@ TEST_F(TaggerTinyImages, DmarMethodsGiveRealScoresOnOnePatchHighImages) {
 // bias, projected): every class scores alike, which the label rule would have turned into
 // a tag for class 0.
 TEST(TaggerTies, ScoresThatAllTieAreAnErrorRecordNotATag) {
-  RandomCheckpointSpec spec = testing::fidelity_spec();
-  StateDict state = random_state_dict(spec);
-  state["ln_final.weight"].zero_();
-  const std::string path = testing::make_scratch_dir("alike-classes") + "/alike.pt";
-  save_state_dict(state, path);
-  TaggerConfig config;
-  config.model_path = path;
-  config.bpe_path = testing::bpe_vocabulary_path();
-  config.cache_dir.reset();
-  config.threads = 2;
+  TaggerConfig config = config_with_edited_weights(
+      "alike-classes", [](StateDict& state) { state["ln_final.weight"].zero_(); });
   config.method = TagclipMethod::kGlobal;
   const TagRecord record = Tagger::load(config).tag_file(photo("squirrel_small.jpg"));
   EXPECT_FALSE(record.tagged()) << to_json(record);

@@ -6,6 +6,8 @@
 # --root tests/data/synthetic_voc_heldout scores the held-out split (seed 2025), which no
 # training or tuning of the demo CLIP may see.
 # Predictions are kept (eval -o, resumable), so a second run only rescores.
+# TAGCLIP_DEMO_MODEL scores another demo checkpoint (a training pilot) instead of the
+# committed models/demo-clip.pt.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=tests/data/synthetic_voc
@@ -16,6 +18,7 @@ fi
 out=${1:-ablation}
 shift || true
 build=${TAGCLIP_BUILD_DIR:-build}
+model=${TAGCLIP_DEMO_MODEL:-models/demo-clip.pt}
 bpe=models/bpe_simple_vocab_16e6.txt.gz
 [[ -f $bpe ]] || { echo "run_ablation: $bpe is missing from the checkout" >&2; exit 3; }
 mkdir -p "$out"
@@ -23,7 +26,7 @@ methods=(global coarse dmar tagclip)
 for method in "${methods[@]}"; do
   echo "run_ablation: --method $method" >&2
   "$build/tagclip" -q eval --dataset voc2007 --root "$root" --split test \
-    --classes models/demo_classes.txt --model models/demo-clip.pt --bpe "$bpe" \
+    --classes models/demo_classes.txt --model "$model" --bpe "$bpe" \
     --method "$method" --resume -o "$out/$method.jsonl" --report-json "$out/$method.json" \
     "$@" > "$out/$method.txt"
 done
