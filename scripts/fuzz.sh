@@ -48,9 +48,10 @@ while IFS= read -r line; do
 done < <(printf '%s\n' "a photo of a dog." "Ünïcödé café, naïve!" "it's 3.14 <html> &amp;" \
   "日本語のテキスト" "  many   spaces\tand\ttabs  " "emoji 🙂 and 's 't 're" \
   "$(head -c 300 "$root/models/demo_classes.txt")")
-cp "$root"/tests/data/synthetic_voc/ImageSets/Main/{circle_test,train,val}.txt "$seeds/split_files/" 2>/dev/null || true
+cp "$root"/tests/data/synthetic_voc/ImageSets/Main/{circle_test,test}.txt "$seeds/split_files/"
 head -c 2000 "$root/tests/data/synthetic_voc/ImageSets/Main/circle_test.txt" > "$seeds/split_files/part.txt"
-ls "$root"/tests/data/synthetic_voc/Annotations/*.xml | head -20 | xargs -I{} cp {} "$seeds/voc_xml/"
+annotations=("$root"/tests/data/synthetic_voc/Annotations/*.xml)
+cp "${annotations[@]:0:20}" "$seeds/voc_xml/"
 cat > "$seeds/coco_json/instances.json" <<'EOF'
 {"images": [{"id": 42, "file_name": "COCO_val2014_000000000042.jpg", "width": 640, "height": 480},
             {"id": 73, "file_name": "COCO_val2014_000000000073.jpg", "width": 500, "height": 375}],
