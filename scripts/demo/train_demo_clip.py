@@ -174,39 +174,29 @@ def to_batch(drawn, bpe):
             tokenize_short(bpe, label_captions), torch.from_numpy(patch_objects))
 
 
-def block_with_attention(block, x):
-    """One residual block as ResidualBlock.forward computes it (no mask), also returning
-    its attention probabilities [B, H, T, T]."""
-    h = block.ln_1(x)
-    b, t, w = h.shape
-    heads = block.attn.heads
-    qkv = F.linear(h, block.attn.in_proj_weight, block.attn.in_proj_bias)
-    q, k, v = qkv.view(b, t, 3, heads, w // heads).permute(2, 0, 3, 1, 4)
-    probabilities = (torch.matmul(q, k.transpose(-2, -1)) * float(w // heads) ** -0.5).softmax(-1)
-    x = x + block.attn.out_proj(torch.matmul(probabilities, v).transpose(1, 2).reshape(b, t, w))
-    return x + block.mlp(block.ln_2(x)), probabilities
+class AttentionRecorder:
+    """Forward hooks on the attention of `blocks` (indices from the start) that keep the
+    probabilities [B, H, T, T] of each call, so the attention term reads the same pass as
+    the patch term (model.visual.dense) and needs no forward of its own. The hook recomputes
+    softmax(q k^T / sqrt(d)) from the attention's input, as Attention.forward does; remove()
+    before export, or TorchScript would compile the hooks into the archive."""
 
+    def __init__(self, model, blocks):
+        self.probabilities = []
+        resblocks = model.visual.transformer.resblocks
+        self.handles = [resblocks[i].attn.register_forward_hook(self.record) for i in blocks]
 
-def dense_with_attention(model, images, offsets, blocks):
-    """model.visual.dense() in one pass that also returns the attention probabilities
-    [B, H, T, T] of `blocks` (indices from the start, all below the last block), so the
-    attention term costs no second forward."""
-    visual = model.visual
-    x = visual.embed(images, offsets)
-    probabilities = []
-    for index, block in enumerate(visual.transformer.resblocks[:-1]):
-        if index in blocks:
-            x, attention = block_with_attention(block, x)
-            probabilities.append(attention)
-        else:
-            x = block(x)
-    last = visual.transformer.resblocks[-1]
-    cls = visual.ln_post(last(x)[:, 0]) @ visual.proj
-    tokens = x.shape[1]
-    self_only = torch.full((tokens, tokens), -100.0)
-    self_only.fill_diagonal_(0.0)
-    patches = visual.ln_post(last(x, self_only)[:, 1:]) @ visual.proj
-    return (cls, patches), probabilities
+    def record(self, attn, inputs, output):
+        h = inputs[0]  # ln_1(x) [B, T, W]
+        b, t, w = h.shape
+        qkv = F.linear(h, attn.in_proj_weight, attn.in_proj_bias)
+        q, k, _ = qkv.view(b, t, 3, attn.heads, w // attn.heads).permute(2, 0, 3, 1, 4)
+        scale = float(w // attn.heads) ** -0.5
+        self.probabilities.append((torch.matmul(q, k.transpose(-2, -1)) * scale).softmax(-1))
+
+    def remove(self):
+        for handle in self.handles:
+            handle.remove()
 
 
 def attention_locality_loss(probabilities, patch_objects):
@@ -233,14 +223,11 @@ def attention_locality_loss(probabilities, patch_objects):
 
 
 def contrastive_loss(model, images, offsets, labels, tokens, patch_labels=None,
-                     label_tokens=None, patch_weight=0.0, dense=None):
+                     label_tokens=None, patch_weight=0.0):
     """CLIP's symmetric loss with every same-label pair as a match (soft targets). With
     `patch_weight` > 0, plus that weight times a patch term: each labelled patch feature
-    (TagCLIP's coarse-step features, dense()) classified against one caption per label.
-    `dense`: dense()'s (class, patch) features when the caller has them already."""
-    if dense is not None:
-        image_features, patch_features = dense
-    elif patch_weight > 0:
+    (TagCLIP's coarse-step features, dense()) classified against one caption per label."""
+    if patch_weight > 0:
         image_features, patch_features = model.visual.dense(images, offsets)
     else:
         image_features = model.encode_image(images, offsets)
@@ -367,6 +354,7 @@ def main():
     if args.vision_layers - 1 in attention_blocks:
         parser.error("--attention-blocks: the last block attends to itself alone in tagclip's "
                      "coarse step; pick blocks before it")
+    recorder = AttentionRecorder(model, attention_blocks) if args.attention_weight > 0 else None
     sizes = dict(p112=0.6, p160=0.25, batch_112=args.batch_112, batch_160=args.batch_160,
                  batch_224=args.batch_224, final_fraction=args.final_fraction)
 
@@ -410,14 +398,13 @@ def main():
         canvas = images.shape[-1]
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, args.steps, args.lr, warmup)
-        attention_loss, dense = None, None
-        if args.attention_weight > 0:
-            dense, probabilities = dense_with_attention(model, images, offsets,
-                                                        attention_blocks)
-            attention_loss = attention_locality_loss(probabilities, patch_objects)
+        if recorder:
+            recorder.probabilities.clear()
         loss, accuracy = contrastive_loss(model, images, offsets, labels, tokens, patch_labels,
-                                          label_tokens, args.patch_loss_weight, dense)
-        if attention_loss is not None:
+                                          label_tokens, args.patch_loss_weight)
+        attention_loss = None
+        if recorder:
+            attention_loss = attention_locality_loss(recorder.probabilities, patch_objects)
             loss = loss + args.attention_weight * attention_loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -440,6 +427,8 @@ def main():
         if (step + 1) % 10 == 0 or "heldout_accuracy" in record:
             print(json.dumps(record), flush=True)
     pool.close()
+    if recorder:
+        recorder.remove()
     export(model, args.out)
     print(f"saved {args.out} ({os.path.getsize(args.out) / 1e6:.1f} MB) after "
           f"{time.time() - began:.0f} s", flush=True)
