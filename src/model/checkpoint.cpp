@@ -139,8 +139,7 @@ void check_record_sizes(const StateDict& state, const std::string& path) {
   try {
     records = tensor_record_sizes(path);
   } catch (const c10::Error& e) {
-    const std::string what = e.what_without_backtrace();
-    throw ModelError(path, "", "damaged archive (" + what.substr(0, what.find('\n')) + ")");
+    throw ModelError(path, "", "damaged archive (" + first_line(e.what_without_backtrace()) + ")");
   }
   // Declared storage sizes, each storage once, with the tensors that use it.
   std::map<int64_t, std::vector<std::string>> tensors_by_size;
