@@ -39,8 +39,13 @@ StateDict load_pickled_state_dict(const std::string& path) {
       torch::jit::readArchiveAndTensors("data", /*pickle_prefix=*/"", /*tensor_prefix=*/"",
                                         c10::nullopt, c10::nullopt, c10::nullopt, reader);
   if (!value.isGenericDict()) throw ModelError(path, "", "pickled object is not a dict of tensors");
+  c10::Dict<c10::IValue, c10::IValue> dict = value.toGenericDict();
+  // A training checkpoint: {"epoch": ..., "state_dict": {...}, "optimizer": {...}}.
+  const auto nested = dict.find(c10::IValue(std::string("state_dict")));
+  if (nested != dict.end() && nested->value().isGenericDict())
+    dict = nested->value().toGenericDict();
   StateDict state;
-  for (const auto& entry : value.toGenericDict()) {
+  for (const auto& entry : dict) {
     if (entry.key().isString() && entry.value().isTensor())
       state[entry.key().toStringRef()] = entry.value().toTensor();
   }
@@ -92,7 +97,7 @@ int64_t dim_of(const StateDict& state, const std::string& name, int64_t dim, int
 // Checks every tensor a block needs, so a damaged file fails at load time by name.
 void check_block(const StateDict& state, const std::string& prefix, int64_t width,
                  const std::string& path) {
-  const int64_t hidden = 4 * width;
+  const int64_t hidden = dim_of(state, prefix + "mlp.c_fc.weight", 0, 2, path);
   require_tensor(state, prefix + "attn.in_proj_weight", {3 * width, width}, path);
   require_tensor(state, prefix + "attn.in_proj_bias", {3 * width}, path);
   require_tensor(state, prefix + "attn.out_proj.weight", {width, width}, path);
@@ -174,7 +179,7 @@ void check_record_sizes(const StateDict& state, const std::string& path) {
 
 }  // namespace
 
-StateDict load_state_dict(const std::string& path) {
+StateDict load_state_dict(const std::string& path, std::string* format) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::exists(path, ec)) throw ModelError(path, "", path_problem(path));
@@ -188,6 +193,7 @@ StateDict load_state_dict(const std::string& path) {
       state[param.name] = param.value;
     for (const auto& buffer : module.named_buffers(/*recurse=*/true))
       state[buffer.name] = buffer.value;
+    if (format) *format = "TorchScript";
   } catch (const std::exception& jit_error) {
     // c10::Error for a file that is no archive; the TorchScript compiler's own exceptions
     // (std::exception only) for an archive whose code is damaged.
@@ -196,6 +202,7 @@ StateDict load_state_dict(const std::string& path) {
         first_line(c10_error ? c10_error->what_without_backtrace() : jit_error.what());
     try {
       state = load_pickled_state_dict(path);
+      if (format) *format = "torch.save";
     } catch (const ModelError&) {
       throw;
     } catch (const std::exception&) {
@@ -238,7 +245,8 @@ at::Tensor require_tensor(const StateDict& state, const std::string& name,
   return tensor;
 }
 
-ClipArchitecture infer_architecture(const StateDict& state, const std::string& path) {
+ClipArchitecture infer_architecture(const StateDict& state, const std::string& path,
+                                    const ArchitectureHints& hints) {
   if (state.count("visual.layer1.0.conv1.weight") || state.count("visual.attnpool.c_proj.weight"))
     throw ModelError(path, "", "this is a ResNet CLIP; tagclip needs a ViT checkpoint");
   if (!state.count("visual.proj"))
@@ -260,16 +268,19 @@ ClipArchitecture infer_architecture(const StateDict& state, const std::string& p
   arch.vocab_size = dim_of(state, "token_embedding.weight", 0, 2, path);
   arch.text_width = dim_of(state, "ln_final.weight", 0, 1, path);
   arch.text_layers = count_blocks(state, "transformer.resblocks.");
-  arch.vision_heads = arch.vision_width / 64;
-  arch.text_heads = arch.text_width / 64;
-  if (arch.vision_heads < 1 || arch.vision_width % 64 != 0)
-    throw ModelError(path, "visual.conv1.weight",
-                     "vision width " + std::to_string(arch.vision_width) +
-                         " is not a multiple of 64 (heads are width / 64)");
-  if (arch.text_heads < 1 || arch.text_width % 64 != 0)
-    throw ModelError(path, "ln_final.weight",
-                     "text width " + std::to_string(arch.text_width) +
-                         " is not a multiple of 64 (heads are width / 64)");
+  arch.vision_activation = hints.vision_activation;
+  arch.text_activation = hints.text_activation;
+  auto heads_of = [&](int64_t width, int64_t head_width, const char* tensor, const char* tower) {
+    if (head_width < 1 || width % head_width != 0)
+      throw ModelError(path, tensor,
+                       std::string(tower) + " width " + std::to_string(width) +
+                           " is not a multiple of the head width " + std::to_string(head_width) +
+                           " (heads are width / head width)");
+    return width / head_width;
+  };
+  arch.vision_heads =
+      heads_of(arch.vision_width, hints.vision_head_width, "visual.conv1.weight", "vision");
+  arch.text_heads = heads_of(arch.text_width, hints.text_head_width, "ln_final.weight", "text");
   if (arch.vision_layers < 1) throw ModelError(path, "visual.transformer.resblocks.0", "missing");
   if (arch.text_layers < 1) throw ModelError(path, "transformer.resblocks.0", "missing");
 

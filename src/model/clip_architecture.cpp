@@ -4,6 +4,10 @@
 
 namespace tagclip {
 
+const char* activation_name(Activation activation) {
+  return activation == Activation::kGelu ? "GELU" : "QuickGELU";
+}
+
 std::string ClipArchitecture::release_name() const {
   const char* size = vision_width == 768 && vision_layers == 12    ? "B"
                      : vision_width == 1024 && vision_layers == 24 ? "L"
@@ -21,6 +25,7 @@ nlohmann::json ClipArchitecture::to_json() const {
            {{"width", vision_width},
             {"layers", vision_layers},
             {"heads", vision_heads},
+            {"activation", activation_name(vision_activation)},
             {"patch_size", patch_size},
             {"grid_size", grid_size},
             {"input_resolution", input_resolution}}},
@@ -28,6 +33,7 @@ nlohmann::json ClipArchitecture::to_json() const {
            {{"width", text_width},
             {"layers", text_layers},
             {"heads", text_heads},
+            {"activation", activation_name(text_activation)},
             {"context_length", context_length},
             {"vocab_size", vocab_size}}},
           {"embed_dim", embed_dim},
@@ -39,10 +45,12 @@ std::string ClipArchitecture::to_string() const {
   std::ostringstream out;
   out << "architecture      " << release_name() << "\n"
       << "vision            width " << vision_width << ", layers " << vision_layers << ", heads "
-      << vision_heads << ", patch " << patch_size << ", grid " << grid_size << "x" << grid_size
-      << ", input " << input_resolution << "x" << input_resolution << "\n"
+      << vision_heads << ", " << activation_name(vision_activation) << ", patch " << patch_size
+      << ", grid " << grid_size << "x" << grid_size << ", input " << input_resolution << "x"
+      << input_resolution << "\n"
       << "text              width " << text_width << ", layers " << text_layers << ", heads "
-      << text_heads << ", context " << context_length << ", vocabulary " << vocab_size << "\n"
+      << text_heads << ", " << activation_name(text_activation) << ", context " << context_length
+      << ", vocabulary " << vocab_size << "\n"
       << "embedding size    " << embed_dim << "\n"
       << "parameters        " << parameter_count << "\n"
       << "stored dtype      " << stored_dtype << "\n";

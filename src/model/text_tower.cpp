@@ -17,8 +17,9 @@ TextTower::TextTower(const StateDict& state, const ClipArchitecture& arch,
   ln_final_bias_ = load("ln_final.bias");
   text_projection_ = load("text_projection");
   for (int64_t i = 0; i < arch.text_layers; ++i)
-    blocks_.push_back(ResidualBlockWeights::from_state(
-        state, "transformer.resblocks." + std::to_string(i) + ".", options));
+    blocks_.push_back(
+        ResidualBlockWeights::from_state(state, "transformer.resblocks." + std::to_string(i) + ".",
+                                         options, std::nullopt, arch.text_activation));
 }
 
 at::Tensor TextTower::encode(const at::Tensor& token_ids, bool crop_to_longest) const {

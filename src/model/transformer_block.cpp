@@ -19,8 +19,10 @@ at::Tensor load(const StateDict& state, const std::string& name, const at::Tenso
 ResidualBlockWeights ResidualBlockWeights::from_state(const StateDict& state,
                                                       const std::string& prefix,
                                                       const at::TensorOptions& options,
-                                                      std::optional<at::ScalarType> product_dtype) {
+                                                      std::optional<at::ScalarType> product_dtype,
+                                                      Activation activation) {
   ResidualBlockWeights w;
+  w.activation = activation;
   const at::TensorOptions products =
       options.dtype(product_dtype.value_or(c10::typeMetaToScalarType(options.dtype())));
   w.ln_1_weight = load(state, prefix + "ln_1.weight", options);
@@ -117,7 +119,8 @@ at::Tensor residual_block_after_ln_1(const at::Tensor& x, const at::Tensor& norm
                              : StageTimer::idle();
   const at::Tensor normed_2 = layer_norm_at_least_fp32(out, w.ln_2_weight, w.ln_2_bias);
   at::Tensor hidden = linear_in_weight_dtype(normed_2, w.c_fc_weight, w.c_fc_bias);
-  hidden = hidden * at::sigmoid(hidden * 1.702);  // QuickGELU
+  hidden = w.activation == Activation::kGelu ? at::gelu(hidden)  // exact (erf), as torch's GELU
+                                             : hidden * at::sigmoid(hidden * 1.702);  // QuickGELU
   return out + linear_in_weight_dtype(hidden, w.c_proj_weight, w.c_proj_bias);
 }
 

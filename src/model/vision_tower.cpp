@@ -22,7 +22,8 @@ VisionTower::VisionTower(const StateDict& state, const ClipArchitecture& arch,
   proj_ = load("visual.proj");
   for (int64_t i = 0; i < arch.vision_layers; ++i)
     blocks_.push_back(ResidualBlockWeights::from_state(
-        state, "visual.transformer.resblocks." + std::to_string(i) + ".", options, product_dtype));
+        state, "visual.transformer.resblocks." + std::to_string(i) + ".", options, product_dtype,
+        arch.vision_activation));
 }
 
 at::Tensor VisionTower::positional_embedding_for(int64_t grid_h, int64_t grid_w,

@@ -8,11 +8,17 @@
 
 namespace tagclip {
 
+// The MLP's activation: QuickGELU (x * sigmoid(1.702 x)) in OpenAI's weights, the exact
+// (erf) GELU in most LAION and DataComp open_clip models.
+enum class Activation { kQuickGelu, kGelu };
+const char* activation_name(Activation activation);  // "QuickGELU", "GELU"
+
 struct ClipArchitecture {
   // Vision tower.
-  int64_t vision_width = 0;      // visual.conv1.weight dim 0
-  int64_t vision_layers = 0;     // count of visual.transformer.resblocks.N
-  int64_t vision_heads = 0;      // vision_width / 64, as the reference
+  int64_t vision_width = 0;   // visual.conv1.weight dim 0
+  int64_t vision_layers = 0;  // count of visual.transformer.resblocks.N
+  int64_t vision_heads = 0;   // vision_width / 64 unless the checkpoint's layout says
+  Activation vision_activation = Activation::kQuickGelu;
   int64_t patch_size = 0;        // visual.conv1.weight kernel size
   int64_t grid_size = 0;         // sqrt(visual.positional_embedding rows - 1)
   int64_t input_resolution = 0;  // patch_size * grid_size
@@ -22,8 +28,9 @@ struct ClipArchitecture {
   int64_t context_length = 0;  // positional_embedding rows
   int64_t vocab_size = 0;      // token_embedding.weight rows
   int64_t text_width = 0;      // ln_final.weight size
-  int64_t text_heads = 0;      // text_width / 64
-  int64_t text_layers = 0;     // count of transformer.resblocks.N
+  int64_t text_heads = 0;      // text_width / 64 unless the checkpoint's layout says
+  Activation text_activation = Activation::kQuickGelu;
+  int64_t text_layers = 0;  // count of transformer.resblocks.N
   // Bookkeeping.
   int64_t parameter_count = 0;  // elements of all floating-point tensors
   std::string stored_dtype;     // dtype of most stored weights, e.g. "float16"

@@ -7,24 +7,27 @@
 #include <string>
 
 #include "tagclip/model/checkpoint.h"
+#include "tagclip/model/clip_architecture.h"
 
 namespace tagclip {
 
 // Field names follow the checkpoint's tensor names under "...resblocks.N.".
 struct ResidualBlockWeights {
-  at::Tensor ln_1_weight, ln_1_bias;          // [W]
-  at::Tensor in_proj_weight, in_proj_bias;    // [3W, W], [3W]  (q, k, v stacked)
-  at::Tensor out_proj_weight, out_proj_bias;  // [W, W], [W]
-  at::Tensor ln_2_weight, ln_2_bias;          // [W]
-  at::Tensor c_fc_weight, c_fc_bias;          // [4W, W], [4W]
-  at::Tensor c_proj_weight, c_proj_bias;      // [W, 4W], [W]
+  at::Tensor ln_1_weight, ln_1_bias;               // [W]
+  at::Tensor in_proj_weight, in_proj_bias;         // [3W, W], [3W]  (q, k, v stacked)
+  at::Tensor out_proj_weight, out_proj_bias;       // [W, W], [W]
+  at::Tensor ln_2_weight, ln_2_bias;               // [W]
+  at::Tensor c_fc_weight, c_fc_bias;               // [H, W], [H]; H = 4W in OpenAI's models
+  at::Tensor c_proj_weight, c_proj_bias;           // [W, H], [W]
+  Activation activation = Activation::kQuickGelu;  // between c_fc and c_proj
 
   // Reads "<prefix>ln_1.weight" etc., converted to `options` (dtype and device); the output
   // projection's and the MLP's weights to product_dtype when given (bfloat16 or float16 for
   // a lower precision). The q, k, v projection keeps `options`: see precision.h.
   static ResidualBlockWeights from_state(const StateDict& state, const std::string& prefix,
                                          const at::TensorOptions& options,
-                                         std::optional<at::ScalarType> product_dtype = {});
+                                         std::optional<at::ScalarType> product_dtype = {},
+                                         Activation activation = Activation::kQuickGelu);
 };
 
 // The block split at the output of ln_1, so a caller can differentiate with respect to that
