@@ -6,6 +6,7 @@
 
 #include "exit_codes.h"
 #include "tagclip/errors.h"
+#include "tagclip/model/checkpoint_layouts.h"
 #include "tagclip/model/random_checkpoint.h"
 
 namespace tagclip::cli {
@@ -18,6 +19,8 @@ struct RandomCheckpointOptions {
   // Each nullopt: the preset's value.
   std::optional<int64_t> width, layers, patch, grid, embed, text_width, text_layers;
   bool float32 = false;
+  std::string layout = "openai";
+  bool gelu = false;
 };
 
 RandomCheckpointSpec spec_for(const RandomCheckpointOptions& o) {
@@ -48,9 +51,21 @@ void register_random_checkpoint_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<RandomCheckpointOptions>();
   CLI::App* cmd = app.add_subcommand(
       "random-checkpoint",
-      "Write a CLIP ViT checkpoint with seeded random weights in the OpenAI layout "
-      "(TorchScript, fp16). Its tags mean nothing; it exists for tests and benchmarks.");
-  cmd->add_option("output", o->output, "Path of the .pt file to write")->required();
+      "Write a CLIP ViT checkpoint with seeded random weights (fp16), in OpenAI's layout or "
+      "another. Its tags mean nothing; it exists for tests and benchmarks.");
+  cmd->add_option("output", o->output,
+                  "Path to write: the .pt file (openai), the folder (hugging-face) or the "
+                  ".safetensors file (open_clip, with open_clip_config.json beside it)")
+      ->required();
+  cmd->add_option("--layout", o->layout,
+                  "openai: a TorchScript archive; hugging-face: config.json + model.safetensors "
+                  "as transformers saves CLIPModel; open_clip: an open_clip state dict. The same "
+                  "seed gives the same weights in every layout")
+      ->check(CLI::IsMember({"openai", "hugging-face", "open_clip"}))
+      ->capture_default_str();
+  cmd->add_flag("--gelu", o->gelu,
+                "Declare the exact GELU activation (most LAION models) instead of QuickGELU "
+                "(hugging-face and open_clip layouts only)");
   cmd->add_option("--preset", o->preset,
                   "small: 12 blocks of width 128, patch 16, 224 px, 2 text blocks of width 64; "
                   "vit-b16: the sizes of OpenAI's ViT-B/16")
@@ -67,7 +82,18 @@ void register_random_checkpoint_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--text-layers", o->text_layers, "Text blocks")->check(size);
   cmd->add_flag("--float32", o->float32, "Store float32 instead of float16");
   cmd->callback([o, &exit_code] {
-    write_random_checkpoint(o->output, spec_for(*o));
+    const RandomCheckpointSpec spec = spec_for(*o);
+    if (o->layout == "openai" && !o->gelu) {
+      write_random_checkpoint(o->output, spec);
+    } else {
+      if (spec.vision_width % 64 != 0 || spec.text_width % 64 != 0)
+        throw UsageError("random checkpoint widths must be multiples of 64");
+      const StateDict state = random_state_dict(spec);
+      ClipArchitecture arch = infer_architecture(state, o->output);
+      arch.vision_activation = arch.text_activation =
+          o->gelu ? Activation::kGelu : Activation::kQuickGelu;
+      write_checkpoint_layout(state, arch, o->layout, o->output);
+    }
     std::cerr << "wrote " << o->output << std::endl;
     exit_code = kExitOk;
   });

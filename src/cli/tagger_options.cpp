@@ -13,7 +13,9 @@ constexpr int kMaxThreads = 1024;
 
 void add_model_group(CLI::App& cmd, TaggerConfig& c) {
   cmd.add_option("-m,--model", c.model_path,
-                 "OpenAI CLIP ViT checkpoint (TorchScript .pt); env TAGCLIP_MODEL")
+                 "CLIP ViT: OpenAI's TorchScript .pt, a Hugging Face folder (config.json + "
+                 "model.safetensors or pytorch_model.bin), or an open_clip state dict "
+                 "(.safetensors, .bin); env TAGCLIP_MODEL")
       ->capture_default_str()
       ->group("Model");
   cmd.add_option("--bpe", c.bpe_path, "CLIP's BPE vocabulary file; env TAGCLIP_BPE")

@@ -16,11 +16,23 @@ std::shared_ptr<const ClipModel> ClipModel::load(const std::string& path,
     logger().warn(
         "this CPU has neither AVX-512 BF16 nor AMX: bf16 products are emulated and slower "
         "than fp32");
-  const StateDict state = load_state_dict(path);
+  LoadedCheckpoint loaded = load_checkpoint(path);
+  const StateDict& state = loaded.state;
   std::shared_ptr<ClipModel> model(new ClipModel());
   model->path_ = path;
+  model->source_ = std::move(loaded.source);
   model->fingerprint_ = tagclip::weights_fingerprint(state);
-  model->arch_ = infer_architecture(state, path);
+  model->arch_ = loaded.arch;
+  // What the tensors alone do not fix: the same weights run as GELU, or split into other
+  // heads, are another model (a resumed run must not mix their records). OpenAI's
+  // checkpoints add nothing, so their fingerprints are as before.
+  const ClipArchitecture& arch = loaded.arch;
+  if (arch.vision_activation == Activation::kGelu) model->fingerprint_ += "+vision-gelu";
+  if (arch.text_activation == Activation::kGelu) model->fingerprint_ += "+text-gelu";
+  if (arch.vision_heads * 64 != arch.vision_width)
+    model->fingerprint_ += "+vision-heads-" + std::to_string(arch.vision_heads);
+  if (arch.text_heads * 64 != arch.text_width)
+    model->fingerprint_ += "+text-heads-" + std::to_string(arch.text_heads);
   model->device_ = device;
   model->dtype_ = options.dtype;
   model->precision_ = options.precision;

@@ -192,9 +192,14 @@ CachedEmbeddings class_embeddings_with_cache(const ClipModel& model, const ClipT
   CachedEmbeddings result;
   std::string key;
   if (cache != nullptr) {
-    key = EmbeddingCache::make_key(cache->file_hash(model.path()),
-                                   cache->file_hash(tokenizer.bpe_path()), class_names, templates,
-                                   options);
+    // Every file that defines the model; for the layouts whose activation or heads come from
+    // a name or a config, the architecture too (the same bytes renamed may run as GELU).
+    std::string model_hash;
+    for (const std::string& file : model.source().files) model_hash += cache->file_hash(file);
+    if (model.source().layout != "OpenAI TorchScript")
+      model_hash += "|" + model.architecture().to_json().dump();
+    key = EmbeddingCache::make_key(model_hash, cache->file_hash(tokenizer.bpe_path()), class_names,
+                                   templates, options);
     EmbeddingCache::Lookup lookup = cache->load(key);
     const int64_t expected_rows = static_cast<int64_t>(class_names.size());
     if (lookup.status == EmbeddingCache::Status::kHit &&

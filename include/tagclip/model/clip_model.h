@@ -1,4 +1,4 @@
-// A loaded OpenAI CLIP ViT: read-only weights of both towers on one device.
+// A loaded CLIP ViT: read-only weights of both towers on one device.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "tagclip/model/checkpoint_layouts.h"
 #include "tagclip/model/clip_architecture.h"
 #include "tagclip/model/precision.h"
 #include "tagclip/model/text_tower.h"
@@ -22,7 +23,8 @@ struct ModelOptions {
 
 class ClipModel {
  public:
-  // Reads the archive, infers the architecture and moves the weights to the device.
+  // Reads the checkpoint in any layout of model/checkpoint_layouts.h, infers the
+  // architecture and moves the weights to the device.
   // Throws ModelError (file and tensor named) or UsageError (device).
   static std::shared_ptr<const ClipModel> load(const std::string& path,
                                                const ModelOptions& options = {});
@@ -35,7 +37,10 @@ class ClipModel {
   c10::Device device() const { return device_; }
   Precision precision() const { return precision_; }
   const std::string& path() const { return path_; }
-  // weights_fingerprint() of the checkpoint as read (checkpoint.h).
+  // The layout, the files read and how the architecture was recognised.
+  const CheckpointSource& source() const { return source_; }
+  // weights_fingerprint() of the checkpoint as read (checkpoint.h), with "+vision-gelu",
+  // "+text-heads-N" and the like where the activation or heads are not OpenAI's.
   const std::string& weights_fingerprint() const { return fingerprint_; }
   // Options of tensors fed to this model (compute dtype, device).
   at::TensorOptions tensor_options() const {
@@ -45,6 +50,7 @@ class ClipModel {
  private:
   ClipModel() = default;
   std::string path_;
+  CheckpointSource source_;
   std::string fingerprint_;
   ClipArchitecture arch_;
   c10::Device device_{c10::kCPU};
