@@ -153,6 +153,7 @@ SegmentedImage Segmenter::segment_decoded_file(const cv::Mat& rgb8,
 }
 
 const SegmenterConfig& Segmenter::config() const { return state_->config; }
+const ClipModel& Segmenter::model() const { return *state_->model; }
 const std::vector<std::string>& Segmenter::class_names() const {
   return state_->vocabulary.classes;
 }

@@ -150,6 +150,23 @@ TEST_F(SegmentCommand, TaggingFirstEqualsSegmentingTagRecords) {
     EXPECT_EQ(read_all(dir_ + "/a/" + id + ".npz"), read_all(dir_ + "/b/" + id + ".npz")) << id;
 }
 
+TEST_F(SegmentCommand, ResumeWithAnotherSetupIsRefusedBeforeAnyRecord) {
+  const std::string labels = labels_file("000001 3\n000002 1 3\n");
+  const std::string common = "--labels " + labels + " --image-root " + images_ +
+                             " --masks-out " + dir_ + "/masks -o " + dir_ + "/out.jsonl ";
+  ASSERT_EQ(segment(common).exit_code, 0);
+  const std::string before = read_all(dir_ + "/out.jsonl");
+  ASSERT_TRUE(fs::exists(dir_ + "/out.jsonl.setup.json"));
+  // The CRF changes every mask: its records must not be appended to a run without it.
+  const auto crf = segment(common + "--resume --crf");
+  EXPECT_EQ(crf.exit_code, 2) << crf.err;
+  EXPECT_NE(crf.err.find("written with another setup (crf"), std::string::npos) << crf.err;
+  EXPECT_EQ(read_all(dir_ + "/out.jsonl"), before);
+  // The same setup resumes.
+  EXPECT_EQ(segment(common + "--resume").exit_code, 0);
+  EXPECT_EQ(read_all(dir_ + "/out.jsonl"), before);
+}
+
 TEST_F(SegmentCommand, ResumeAfterKillFinishesWithTheSameFiles) {
   const std::string labels = labels_file("000001 3\n000002 1 3\n000003 4 6\n000004 2\n");
   const std::string common = "--labels " + labels + " --image-root " + images_ + " --masks-out ";

@@ -147,6 +147,29 @@ TEST_F(ShardCommand, MergeListsMissingAndRepeatedRecordsAndWritesNothing) {
   EXPECT_FALSE(fs::exists(dir_ + "/repeated.jsonl"));
 }
 
+TEST_F(ShardCommand, MergeRefusesShardsMadeWithDifferentSetups) {
+  // Shard 1 with another prompt template: its scores are not comparable with the others'.
+  for (int index = 0; index < 3; ++index)
+    ASSERT_EQ(tagclip("tag", inputs_ + "--shard " + std::to_string(index) + "/3 -o " + dir_ +
+                                 "/tags.jsonl" + (index == 1 ? " --templates single" : ""))
+                  .exit_code,
+              0);
+  const auto merged = tagclip("merge", inputs_ + "--shards 3 -o " + dir_ + "/tags.jsonl");
+  EXPECT_EQ(merged.exit_code, 2);
+  EXPECT_NE(merged.err.find("tags.00001-of-00003.jsonl were written with different setups"),
+            std::string::npos)
+      << merged.err;
+  EXPECT_NE(merged.err.find("templates"), std::string::npos) << merged.err;
+  EXPECT_FALSE(fs::exists(dir_ + "/tags.jsonl"));
+
+  // The same setup everywhere: merged, and the setup kept beside the merged file.
+  ASSERT_EQ(tagclip("tag", inputs_ + "--shard 1/3 -o " + dir_ + "/tags.jsonl").exit_code, 0);
+  const auto agreed = tagclip("merge", inputs_ + "--shards 3 -o " + dir_ + "/tags.jsonl");
+  ASSERT_EQ(agreed.exit_code, 0) << agreed.err;
+  EXPECT_EQ(read_all(dir_ + "/tags.jsonl.setup.json"),
+            read_all(dir_ + "/tags.00000-of-00003.jsonl.setup.json"));
+}
+
 TEST_F(ShardCommand, EvalTagsOneShardAndScoresShardFilesTogether) {
   const std::string truth =
       " --dataset voc2007 --root " + testing::data_path("synthetic_voc") + " --split regression ";

@@ -89,6 +89,7 @@ class Segmenter {
                                const std::string& image, const cv::Mat& crf_bgr = {}) const;
 
   const SegmenterConfig& config() const;
+  const ClipModel& model() const;
   const std::vector<std::string>& class_names() const;  // the vocabulary, index order
   bool has_background() const;  // false for COCO-Stuff, whose masks have no background
 

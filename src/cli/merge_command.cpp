@@ -8,6 +8,7 @@
 
 #include "exit_codes.h"
 #include "image_input_options.h"
+#include "run_setup.h"
 #include "tagclip/core/atomic_file.h"
 #include "tagclip/core/shards.h"
 #include "tagclip/core/tag_record.h"
@@ -85,6 +86,7 @@ int run_merge(const MergeCommandOptions& o) {
   const std::vector<std::string> files = shard_files(o, absent);
   for (const std::string& file : files)
     if (file == o.output) throw UsageError(file + " is both a shard file and the merged output");
+  const nlohmann::ordered_json setup = agreed_shard_setup(files);
   const MergePlan plan = plan_shard_merge(inputs.images, files);
   spdlog::info("{} records in {} shard files for {} inputs", plan.records_read, files.size(),
                inputs.images.size());
@@ -103,6 +105,10 @@ int run_merge(const MergeCommandOptions& o) {
     return kExitSomeImagesFailed;
   }
   write_shard_merge(plan, o.output);
+  // The shards' common setup, so the merged file resumes and merges as a run's output does.
+  std::error_code ec;
+  if (!setup.is_null() && o.output != "-" && std::filesystem::is_regular_file(o.output, ec))
+    write_file_atomically(setup_path_for(o.output), setup.dump(2) + "\n");
   if (!o.labels_out.empty()) write_labels(o.labels_out, inputs.images, plan);
   spdlog::info("merged {} records into {}", inputs.images.size() - plan.missing.size(),
                o.output == "-" ? "standard output" : o.output);

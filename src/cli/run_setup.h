@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tagclip/segmenter.h"
 #include "tagclip/tagclip.h"
 
 namespace tagclip::cli {
@@ -16,6 +17,12 @@ namespace tagclip::cli {
 // "apply_exif", "top_k", "min_score"}. The model's path is left out: the same checkpoint
 // moved elsewhere resumes fine.
 nlohmann::ordered_json tag_run_setup(const Tagger& tagger);
+
+// The same for a segment run: {"tagclip_setup": 1, "command": "segment", "weights",
+// "architecture", "vocabulary", "classes", "precision", "max_side", "apply_exif",
+// "bg_power", "crf", "crf_options", "tagging" (tag_run_setup of the tagger labelling the
+// images without labels, or null)}.
+nlohmann::ordered_json segment_run_setup(const Segmenter& segmenter, const Tagger* tagger);
 
 // "<output>.setup.json".
 std::string setup_path_for(const std::string& output);
@@ -27,5 +34,12 @@ std::string setup_path_for(const std::string& output);
 // (standard output, /dev/null and pipes keep nothing to resume).
 void check_and_record_setup(const std::string& output, const nlohmann::ordered_json& setup,
                             bool resume, const std::vector<std::string>& recorded_classes);
+
+// The setup shared by the shard files of one run (each "<shard>.setup.json"), to be kept
+// beside their merge. Throws UsageError naming two shards and the fields in which they
+// differ (records made with another model, vocabulary or option must not be joined), or a
+// setup file that is not JSON. Returns null when no shard has a setup (segment and eval
+// outputs, tag outputs from before setups were recorded).
+nlohmann::ordered_json agreed_shard_setup(const std::vector<std::string>& shard_files);
 
 }  // namespace tagclip::cli

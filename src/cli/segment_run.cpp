@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "progress.h"
+#include "run_setup.h"
 #include "tagclip/core/tag_record.h"
 #include "tagclip/errors.h"
 #include "tagclip/io/jsonl_output.h"
@@ -94,6 +95,8 @@ SegmentRunSummary run_segmentation(const std::vector<LabelledImage>& images,
       spdlog::warn("{}: cut off line {} and after ({}), left by an interrupted run", options.output,
                    resume.dropped_line_number, resume.dropped_line_reason);
   }
+  check_and_record_setup(options.output, segment_run_setup(segmenter, tagger), options.resume,
+                         /*recorded_classes=*/{});
   for (const std::string& dir : {options.cams_dir, options.masks_dir, options.visualize_dir})
     create_folder(dir);
 
