@@ -2,10 +2,10 @@
 
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <set>
 
 #include "hugging_face_layout.h"
+#include "json_file.h"
 #include "open_clip_layout.h"
 #include "tagclip/core/atomic_file.h"
 #include "tagclip/core/path_problem.h"
@@ -31,15 +31,6 @@ bool looks_like_safetensors(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   char start[9] = {};
   return in.read(start, 9) && start[8] == '{';
-}
-
-nlohmann::json read_json_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ModelError(path, "", "cannot open it for reading");
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) throw ModelError(path, "", "is not valid JSON");
-  return json;
 }
 
 // Scalars OpenAI's archives carry beside the weights (its loader deletes them); a state dict

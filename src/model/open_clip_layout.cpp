@@ -2,9 +2,8 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 
+#include "json_file.h"
 #include "tagclip/errors.h"
 #include "tagclip/pipeline/preprocess.h"
 
@@ -35,15 +34,6 @@ std::string unsupported_feature(const std::string& name) {
     return "NormFormer norms (scale_attn, scale_fc)";
   if (contains(name, ".head_scale")) return "head scaling (scale_heads)";
   return "";
-}
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ModelError(path, "", "cannot open it for reading");
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) throw ModelError(path, "", "is not valid JSON");
-  return json;
 }
 
 // Count of blocks "<prefix>N.ln_1.weight".
@@ -201,7 +191,7 @@ ArchitectureHints open_clip_hints(const StateDict& state, const std::string& wei
   std::error_code ec;
   if (fs::is_regular_file(config, ec)) {
     config_files.push_back(config.string());
-    return hints_from_config(read_json(config.string()), config.string(), state, evidence);
+    return hints_from_config(read_json_file(config.string()), config.string(), state, evidence);
   }
   ArchitectureHints hints;
   const std::string stem = weights.stem().string();
