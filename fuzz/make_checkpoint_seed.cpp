@@ -1,12 +1,16 @@
-// Writes a tiny OpenAI-layout checkpoint (a few hundred KB, 16-token vocabulary) as the
-// checkpoint fuzzer's seed: the committed demo model is too large to mutate quickly.
+// Writes a tiny checkpoint (a few hundred KB, 16-token vocabulary) as the checkpoint
+// fuzzer's seed, in OpenAI's layout, and, given a folder, as the safetensors fuzzer's seeds
+// in open_clip's and Hugging Face's names: the committed demo model is too large to mutate
+// quickly.
 #include <iostream>
 
+#include "tagclip/model/checkpoint_layouts.h"
 #include "tagclip/model/random_checkpoint.h"
+#include "tagclip/model/safetensors.h"
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: make_checkpoint_seed OUT.pt\n";
+  if (argc != 2 && argc != 3) {
+    std::cerr << "usage: make_checkpoint_seed OUT.pt [SAFETENSORS_SEED_FOLDER]\n";
     return 2;
   }
   tagclip::RandomCheckpointSpec spec;
@@ -20,5 +24,12 @@ int main(int argc, char** argv) {
   spec.context_length = 8;
   spec.vocab_size = 16;
   tagclip::write_random_checkpoint(argv[1], spec);
+  if (argc == 3) {
+    const tagclip::StateDict state = tagclip::random_state_dict(spec);
+    const tagclip::ClipArchitecture arch = tagclip::infer_architecture(state, argv[1]);
+    const std::string folder = argv[2];
+    tagclip::write_checkpoint_layout(state, arch, "open_clip", folder + "/open_clip.safetensors");
+    tagclip::write_checkpoint_layout(state, arch, "hugging-face", folder + "/hf");
+  }
   return 0;
 }

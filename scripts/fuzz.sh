@@ -8,12 +8,12 @@
 #   scripts/fuzz.sh [--runs N | --seconds S] [--build DIR] [TARGET...]
 #
 # Default: --runs 1000000 (the README's figures), every target. CI runs --seconds 20.
-# Targets: checkpoint tokenizer class_files split_files voc_xml coco_json jsonl_resume
-# image_decode. Needs Debian's clang and libclang-rt-14-dev (scripts/setup.sh installs them).
+# Targets: checkpoint safetensors tokenizer class_files split_files voc_xml coco_json
+# jsonl_resume image_decode. Needs Debian's clang and libclang-rt-14-dev (scripts/setup.sh installs them).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-build="$root/build-fuzz"
+build="$root/build-sanitize"
 limit=(-runs=1000000)
 targets=()
 while [[ $# -gt 0 ]]; do
@@ -26,11 +26,13 @@ while [[ $# -gt 0 ]]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-all=(checkpoint tokenizer class_files split_files voc_xml coco_json jsonl_resume image_decode)
+all=(checkpoint safetensors tokenizer class_files split_files voc_xml coco_json jsonl_resume
+  image_decode)
 [[ ${#targets[@]} -gt 0 ]] || targets=("${all[@]}")
 
-# The fuzz build: every source under the sanitizers, no tests or benchmarks.
-CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DTAGCLIP_FUZZ=ON -DTAGCLIP_BUILD_TESTS=OFF \
+# The sanitized build (every source under the sanitizers), shared with
+# scripts/run_sanitized_tests.sh and configured alike, so neither rebuilds the other's objects.
+CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DTAGCLIP_FUZZ=ON -DTAGCLIP_BUILD_TESTS=ON \
   -DTAGCLIP_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$build.configure.log"
 cmake --build "$build" --target fuzzers -j "$(nproc)" > "$build.build.log" ||
   { tail -30 "$build.build.log" >&2; exit 1; }
@@ -38,8 +40,11 @@ cmake --build "$build" --target fuzzers -j "$(nproc)" > "$build.build.log" ||
 # Seed corpora, rebuilt each run from the checkout (libFuzzer adds what it finds to them).
 seeds="$build/seeds"
 rm -rf "$seeds"
-mkdir -p "$seeds"/{checkpoint,tokenizer,class_files,split_files,voc_xml,coco_json,jsonl_resume,image_decode}
-"$build/fuzz/make_checkpoint_seed" "$seeds/checkpoint/tiny.pt"
+mkdir -p "$seeds"/{checkpoint,safetensors,tokenizer,class_files,split_files,voc_xml,coco_json,jsonl_resume,image_decode}
+"$build/fuzz/make_checkpoint_seed" "$seeds/checkpoint/tiny.pt" "$seeds/safetensors"
+# The Hugging Face seed's weights (its config.json stays out: the target reads files alone).
+mv "$seeds/safetensors/hf/model.safetensors" "$seeds/safetensors/hf.safetensors"
+rm -r "$seeds/safetensors/hf" "$seeds/safetensors/open_clip_config.json"
 cp "$root/models/demo_classes.txt" "$seeds/class_files/"
 printf 'a bad photo of a {}.\nthe {} in the scene.\n' > "$seeds/class_files/templates.txt"
 i=0

@@ -2,8 +2,10 @@
 # Runs the whole test suite of an already built tree (scripts/setup.sh builds it), and fails
 # when any test did not run, unless its name says it needs what this machine cannot have:
 # a CUDA GPU (tests named *Cuda*). Every other resource a test needs is in the repository.
-# Then every libFuzzer target runs for TAGCLIP_FUZZ_SECONDS seconds (default 20; 0: none)
-# under AddressSanitizer and UndefinedBehaviorSanitizer (scripts/fuzz.sh, build-fuzz/).
+# Then, unless TAGCLIP_SANITIZE=0, the suite again, built by clang under AddressSanitizer and
+# UndefinedBehaviorSanitizer (scripts/run_sanitized_tests.sh, build-sanitize/), and every
+# libFuzzer target for TAGCLIP_FUZZ_SECONDS seconds (default 20; 0: none) in that build
+# (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir="${TAGCLIP_BUILD_DIR:-build}"
@@ -25,6 +27,11 @@ if [[ -n $unexpected ]]; then
 fi
 skipped=$(grep -c . <<<"$not_run" || true)
 echo "run_tests: $skipped tests skipped (CUDA tests without a GPU), none otherwise" >&2
+
+if [[ ${TAGCLIP_SANITIZE:-1} != 0 ]]; then
+  echo "run_tests: the suite under ASan + UBSan (scripts/run_sanitized_tests.sh)" >&2
+  scripts/run_sanitized_tests.sh
+fi
 
 fuzz_seconds="${TAGCLIP_FUZZ_SECONDS:-20}"
 if ((fuzz_seconds > 0)); then

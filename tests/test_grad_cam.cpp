@@ -67,8 +67,10 @@ TEST_F(GradCamTiny, GradientsMatchFiniteDifferences) {
   const double h = 1e-6;
   double largest = 0.0;
   for (int64_t k = 0; k < 2; ++k) {
-    for (const auto& [position, channel] :
+    for (const auto& [row, column] :
          std::vector<std::pair<int64_t, int64_t>>{{0, 0}, {1, 5}, {2, 17}, {3, 40}, {5, 63}}) {
+      // Copies: C++17 lambdas cannot capture structured bindings (clang refuses).
+      const int64_t position = row, channel = column;
       auto probability = [&](double delta) {
         at::Tensor shifted = normed.clone();
         shifted[0][1 + position][channel] += delta;
