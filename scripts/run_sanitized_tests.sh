@@ -30,4 +30,4 @@ export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0:exitcode=86
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=86"
 export LSAN_OPTIONS="suppressions=$root/tests/sanitizer/lsan.supp:print_suppressions=0:exitcode=86"
 TAGCLIP_BUILD_DIR="$build" TAGCLIP_SANITIZE=0 TAGCLIP_FUZZ_SECONDS=0 scripts/run_tests.sh \
-  -E 'SlurmArray|InstalledPackage|TagLargeImages.AllocationFailureIsOneErrorRecord' "$@"
+  -E '^SlurmArray\.|^InstalledPackage\.|^TagLargeImages\.AllocationFailureIsOneErrorRecord$' "$@"
