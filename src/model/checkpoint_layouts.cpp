@@ -5,7 +5,7 @@
 #include <set>
 
 #include "hugging_face_layout.h"
-#include "json_file.h"
+#include "layout_support.h"
 #include "open_clip_layout.h"
 #include "tagclip/core/atomic_file.h"
 #include "tagclip/core/path_problem.h"

@@ -4,6 +4,7 @@
 #include <map>
 #include <regex>
 
+#include "layout_support.h"
 #include "tagclip/errors.h"
 
 namespace tagclip {
@@ -110,7 +111,8 @@ StateDict openai_to_hugging_face(const StateDict& state) {
   for (const auto& [hf, openai] : transposed_names()) out[hf] = state.at(openai).t().contiguous();
   for (const auto& tower : kTowers) {
     const std::string openai_prefix = tower[1];
-    for (int64_t i = 0; state.count(openai_prefix + std::to_string(i) + ".ln_1.weight"); ++i) {
+    const int64_t blocks = consecutive_blocks(state, openai_prefix);
+    for (int64_t i = 0; i < blocks; ++i) {
       const std::string from = openai_prefix + std::to_string(i) + ".";
       const std::string to = tower[0] + std::to_string(i) + ".";
       for (const auto& [hf, openai] : block_parts()) out[to + hf] = state.at(from + openai);
@@ -158,16 +160,6 @@ nlohmann::json tower_config(const nlohmann::json& config, const std::string& nam
   return nlohmann::json::object();
 }
 
-int64_t int_field(const nlohmann::json& tower, const char* tower_name, const char* field,
-                  int64_t fallback, const std::string& path) {
-  const auto it = tower.find(field);
-  if (it == tower.end()) return fallback;
-  if (!it->is_number_integer() || it->get<int64_t>() < 1)
-    throw ModelError(path, "",
-                     std::string(tower_name) + "." + field + " is not a positive integer");
-  return it->get<int64_t>();
-}
-
 }  // namespace
 
 ArchitectureHints hugging_face_hints(const nlohmann::json& config, const std::string& path,
@@ -194,14 +186,13 @@ ArchitectureHints hugging_face_hints(const nlohmann::json& config, const std::st
                      &hints.text_head_width, &hints.text_activation}};
   for (const Tower& t : towers) {
     const nlohmann::json tower = tower_config(config, t.name, path);
-    const int64_t width = int_field(tower, t.name, "hidden_size", t.default_width, path);
-    const int64_t layers = int_field(tower, t.name, "num_hidden_layers", t.default_layers, path);
-    const int64_t heads = int_field(tower, t.name, "num_attention_heads", t.default_heads, path);
-    const auto found = state.find(t.width_tensor);
-    const int64_t tensor_width = found == state.end() ? -1 : found->second.size(0);
-    int64_t tensor_layers = 0;
-    while (state.count(t.block_prefix + std::to_string(tensor_layers) + ".ln_1.weight"))
-      ++tensor_layers;
+    const int64_t width = positive_int_field(tower, t.name, "hidden_size", t.default_width, path);
+    const int64_t layers =
+        positive_int_field(tower, t.name, "num_hidden_layers", t.default_layers, path);
+    const int64_t heads =
+        positive_int_field(tower, t.name, "num_attention_heads", t.default_heads, path);
+    const int64_t tensor_width = width_of(state, t.width_tensor);
+    const int64_t tensor_layers = consecutive_blocks(state, t.block_prefix);
     if (width != tensor_width || layers != tensor_layers)
       throw ModelError(path, "",
                        std::string(t.name) + " says width " + std::to_string(width) + " and " +

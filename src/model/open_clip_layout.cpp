@@ -3,7 +3,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "json_file.h"
+#include "layout_support.h"
 #include "tagclip/errors.h"
 #include "tagclip/pipeline/preprocess.h"
 
@@ -34,23 +34,6 @@ std::string unsupported_feature(const std::string& name) {
     return "NormFormer norms (scale_attn, scale_fc)";
   if (contains(name, ".head_scale")) return "head scaling (scale_heads)";
   return "";
-}
-
-// Count of blocks "<prefix>N.ln_1.weight".
-int64_t block_count(const StateDict& state, const std::string& prefix) {
-  int64_t n = 0;
-  while (state.count(prefix + std::to_string(n) + ".ln_1.weight")) ++n;
-  return n;
-}
-
-int64_t config_int(const nlohmann::json& section, const char* section_name, const char* field,
-                   int64_t fallback, const std::string& path) {
-  const auto it = section.find(field);
-  if (it == section.end()) return fallback;
-  if (!it->is_number_integer() || it->get<int64_t>() < 1)
-    throw ModelError(path, "",
-                     std::string(section_name) + "." + field + " is not a positive integer");
-  return it->get<int64_t>();
 }
 
 // Settings of open_clip's model classes that change the computation and that tagclip does
@@ -113,15 +96,15 @@ ArchitectureHints hints_from_config(const nlohmann::json& config, const std::str
   refuse_unsupported_settings(vision, text, model, path);
   check_preprocessing(config, path);
 
-  const int64_t vision_width = state.at("visual.conv1.weight").size(0);
-  const int64_t text_width = state.at("ln_final.weight").size(0);
-  const int64_t vision_layers = block_count(state, "visual.transformer.resblocks.");
-  const int64_t text_layers = block_count(state, "transformer.resblocks.");
+  const int64_t vision_width = width_of(state, "visual.conv1.weight");
+  const int64_t text_width = width_of(state, "ln_final.weight");
+  const int64_t vision_layers = consecutive_blocks(state, "visual.transformer.resblocks.");
+  const int64_t text_layers = consecutive_blocks(state, "transformer.resblocks.");
   // open_clip's defaults (CLIPVisionCfg, CLIPTextCfg) for absent fields.
-  const int64_t cfg_vision_width = config_int(vision, "vision_cfg", "width", 768, path);
-  const int64_t cfg_vision_layers = config_int(vision, "vision_cfg", "layers", 12, path);
-  const int64_t cfg_text_width = config_int(text, "text_cfg", "width", 512, path);
-  const int64_t cfg_text_layers = config_int(text, "text_cfg", "layers", 12, path);
+  const int64_t cfg_vision_width = positive_int_field(vision, "vision_cfg", "width", 768, path);
+  const int64_t cfg_vision_layers = positive_int_field(vision, "vision_cfg", "layers", 12, path);
+  const int64_t cfg_text_width = positive_int_field(text, "text_cfg", "width", 512, path);
+  const int64_t cfg_text_layers = positive_int_field(text, "text_cfg", "layers", 12, path);
   if (cfg_vision_width != vision_width || cfg_vision_layers != vision_layers ||
       cfg_text_width != text_width || cfg_text_layers != text_layers)
     throw ModelError(path, "",
@@ -133,8 +116,8 @@ ArchitectureHints hints_from_config(const nlohmann::json& config, const std::str
                          "/" + std::to_string(text_layers) + " (the config of another model?)");
 
   ArchitectureHints hints;
-  hints.vision_head_width = config_int(vision, "vision_cfg", "head_width", 64, path);
-  const int64_t text_heads = config_int(text, "text_cfg", "heads", 8, path);
+  hints.vision_head_width = positive_int_field(vision, "vision_cfg", "head_width", 64, path);
+  const int64_t text_heads = positive_int_field(text, "text_cfg", "heads", 8, path);
   if (text_width % text_heads != 0)
     throw ModelError(path, "", "text_cfg.heads does not divide the text width");
   hints.text_head_width = text_width / text_heads;
@@ -211,8 +194,7 @@ ArchitectureHints open_clip_hints(const StateDict& state, const std::string& wei
         " and no open_clip_<model> file name, so taken as OpenAI's weights; for a LAION or "
         "DataComp model name it open_clip_<model>.safetensors (GELU unless -quickgelu)");
   }
-  const int64_t width =
-      state.count("visual.conv1.weight") ? state.at("visual.conv1.weight").size(0) : 0;
+  const int64_t width = width_of(state, "visual.conv1.weight");
   const int64_t head_width = width == 1280 ? 80 : width == 1408 ? 88 : width == 1664 ? 104 : 64;
   hints.vision_head_width = head_width;
   evidence.push_back("vision head width " + std::to_string(head_width) +
