@@ -178,7 +178,8 @@ void write_safetensors(const std::string& path, const StateDict& state,
                        const std::map<std::string, std::string>& metadata) {
   nlohmann::json header = nlohmann::json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
-  std::string data;
+  std::vector<at::Tensor> tensors;  // contiguous CPU copies (views where already so), name order
+  size_t offset = 0;
   for (const auto& [name, stored] : state) {  // std::map: name order
     const at::Tensor tensor = stored.contiguous().cpu();
     const auto known =
@@ -191,16 +192,23 @@ void write_safetensors(const std::string& path, const StateDict& state,
     const size_t bytes = tensor.numel() * tensor.element_size();
     header[name] = {{"dtype", known->name},
                     {"shape", tensor.sizes().vec()},
-                    {"data_offsets", {data.size(), data.size() + bytes}}};
-    data.append(static_cast<const char*>(tensor.data_ptr()), bytes);
+                    {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+    tensors.push_back(tensor);
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // the data section starts 8-byte aligned
-  std::string file(8, '\0');
-  for (int i = 0; i < 8; ++i) file[i] = static_cast<char>((text.size() >> (8 * i)) & 0xff);
-  file += text;
-  file += data;
-  write_file_atomically(path, file);
+  std::string length(8, '\0');
+  for (int i = 0; i < 8; ++i) length[i] = static_cast<char>((text.size() >> (8 * i)) & 0xff);
+  // Streamed: the tensors' bytes go to the file as they are, not through a second buffer the
+  // size of the model.
+  AtomicFileWriter file(path);
+  file.write(length);
+  file.write(text);
+  for (const at::Tensor& tensor : tensors)
+    file.write(std::string_view(static_cast<const char*>(tensor.data_ptr()),
+                                tensor.numel() * tensor.element_size()));
+  file.commit();
 }
 
 }  // namespace tagclip
