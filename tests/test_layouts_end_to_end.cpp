@@ -37,15 +37,20 @@ class LayoutsEndToEnd : public ::testing::Test {
     return *dir_ + "/" + which + "/demo.safetensors";
   }
 
+  // "tagclip COMMAND --model MODEL_PATH" with the demo vocabulary and 2 threads, ending in a
+  // space for the rest of the arguments.
+  static std::string command_line(const std::string& command, const std::string& model_path) {
+    return testing::tagclip_binary() + " " + command + " --model " + model_path + " --bpe " +
+           testing::bpe_vocabulary_path() + " --classes " +
+           testing::committed_file("models/demo_classes.txt") + " --threads 2 ";
+  }
+
   // `tagclip COMMAND` with the demo vocabulary on `which` model; returns the output file.
   static std::string run(const std::string& command, const std::string& which,
                          const std::string& args, const std::string& cache = "--no-cache") {
     const std::string out = *dir_ + "/" + command + "-" + which + "-" + std::to_string(runs_++);
-    const auto result =
-        testing::run_command(testing::tagclip_binary() + " " + command + " --model " +
-                             model(which) + " --bpe " + testing::bpe_vocabulary_path() +
-                             " --classes " + testing::committed_file("models/demo_classes.txt") +
-                             " --threads 2 " + cache + " " + args + " -o " + out + ".jsonl");
+    const auto result = testing::run_command(command_line(command, model(which)) + cache + " " +
+                                             args + " -o " + out + ".jsonl");
     EXPECT_EQ(result.exit_code, 0) << result.err;
     return out;
   }
@@ -89,11 +94,8 @@ TEST_F(LayoutsEndToEnd, GeluChangesTheScoresAndTheCacheKeepsThemApart) {
     fs::copy_file(model("open_clip"), renamed + "/" + name, fs::copy_options::overwrite_existing);
   const auto run_renamed = [&](const std::string& name, const std::string& cache_args) {
     const std::string out = renamed + "/tags-" + std::to_string(runs_++) + ".jsonl";
-    const auto result =
-        testing::run_command(testing::tagclip_binary() + " tag --model " + renamed + "/" + name +
-                             " --bpe " + testing::bpe_vocabulary_path() + " --classes " +
-                             testing::committed_file("models/demo_classes.txt") + " --threads 2 " +
-                             cache_args + " " + samples() + " -o " + out);
+    const auto result = testing::run_command(command_line("tag", renamed + "/" + name) +
+                                             cache_args + " " + samples() + " -o " + out);
     EXPECT_EQ(result.exit_code, 0) << result.err;
     return testing::read_all(out);
   };
@@ -105,17 +107,12 @@ TEST_F(LayoutsEndToEnd, GeluChangesTheScoresAndTheCacheKeepsThemApart) {
 
   // Nor may a resumed run append QuickGELU records to a GELU run's output.
   const std::string out = renamed + "/resumed.jsonl";
-  const std::string common = testing::tagclip_binary() + " tag --bpe " +
-                             testing::bpe_vocabulary_path() + " --classes " +
-                             testing::committed_file("models/demo_classes.txt") +
-                             " --threads 2 --no-cache -o " + out + " ";
-  ASSERT_EQ(
-      testing::run_command(common + "--model " + renamed + "/open_clip_ViT-B-16.safetensors " +
-                           samples() + "/01_heart_diamond.jpg")
-          .exit_code,
-      0);
-  const auto resumed = testing::run_command(common + "--resume --model " + renamed +
-                                            "/demo.safetensors " + samples());
+  ASSERT_EQ(testing::run_command(command_line("tag", renamed + "/open_clip_ViT-B-16.safetensors") +
+                                 "--no-cache -o " + out + " " + samples() + "/01_heart_diamond.jpg")
+                .exit_code,
+            0);
+  const auto resumed = testing::run_command(command_line("tag", renamed + "/demo.safetensors") +
+                                            "--no-cache --resume -o " + out + " " + samples());
   EXPECT_EQ(resumed.exit_code, 2) << resumed.err;
   EXPECT_NE(resumed.err.find("weights"), std::string::npos) << resumed.err;
 }
@@ -123,8 +120,7 @@ TEST_F(LayoutsEndToEnd, GeluChangesTheScoresAndTheCacheKeepsThemApart) {
 TEST_F(LayoutsEndToEnd, SegmentWritesTheSameMapsInEveryLayout) {
   const std::string image = samples() + "/04_arrow_bolt.jpg";
   auto maps = [&](const std::string& which) {
-    const std::string out =
-        run("segment", which, image + " --cams-out " + *dir_ + "/cams-" + which);
+    run("segment", which, image + " --cams-out " + *dir_ + "/cams-" + which);
     return testing::read_all(*dir_ + "/cams-" + which + "/04_arrow_bolt.npz");
   };
   const std::string openai = maps("openai");
