@@ -1,6 +1,7 @@
 #include "tagclip/model/checkpoint.h"
 
 #include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/api/compilation_unit.h>
 #include <torch/csrc/jit/serialization/import_read.h>
 #include <torch/script.h>
 #include <torch/serialize.h>
@@ -29,31 +30,99 @@ std::string shape_string(at::IntArrayRef shape) {
   return out.str();
 }
 
-// A plain `torch.save(state_dict)` file: a pickled dict of tensors, no TorchScript code.
-// Read as torch::pickle_load does, but through the file, not a byte vector: LibTorch 1.13's
-// vector reader copies past its end when a damaged zip directory asks it to (found by the
-// checkpoint fuzzer), while its file reader stops at the end of the file.
-StateDict load_pickled_state_dict(const std::string& path) {
-  caffe2::serialize::PyTorchStreamReader reader(path);
-  const c10::IValue value =
-      torch::jit::readArchiveAndTensors("data", /*pickle_prefix=*/"", /*tensor_prefix=*/"",
-                                        c10::nullopt, c10::nullopt, c10::nullopt, reader);
-  if (!value.isGenericDict()) throw ModelError(path, "", "pickled object is not a dict of tensors");
-  c10::Dict<c10::IValue, c10::IValue> dict = value.toGenericDict();
-  // A training checkpoint: {"epoch": ..., "state_dict": {...}, "optimizer": {...}}.
+// Every class a pickle names (a TorchScript module "__torch__.<name>", or a class in a
+// torch.save file) becomes one opaque class whose objects keep their pickled state in their
+// single slot. So the archive's code/ folder is never compiled: tagclip runs its own network
+// and needs only the weights, and LibTorch 1.13's TorchScript compiler overflows its stack
+// on some damaged code files (a SIGSEGV the checkpoint fuzzer found).
+class OpaqueClasses {
+ public:
+  OpaqueClasses() {
+    type_ = c10::ClassType::create(c10::QualifiedName("__tagclip__.Pickled"), unit_);
+    type_->addAttribute("state", c10::AnyType::get());
+    unit_->register_type(type_);
+  }
+  // Classes ("__torch__.…") are opaque; other names are container type tags that
+  // torch::pickle_save writes ("Dict[str, Tensor]"), parsed as LibTorch does.
+  torch::jit::TypeResolver resolver() const {
+    return [this](const c10::QualifiedName& name) {
+      if (name.prefix().rfind("__torch__", 0) == 0) return c10::StrongTypePtr(unit_, type_);
+      return c10::StrongTypePtr(unit_,
+                                torch::jit::Unpickler::defaultTypeParser(name.qualifiedName()));
+    };
+  }
+  static torch::jit::ObjLoader loader() {
+    return [](const at::StrongTypePtr& type, c10::IValue state) {
+      auto object = c10::ivalue::Object::create(type, 1);
+      object->setSlot(0, std::move(state));
+      return object;
+    };
+  }
+
+ private:
+  std::shared_ptr<torch::jit::CompilationUnit> unit_ =
+      std::make_shared<torch::jit::CompilationUnit>();
+  c10::ClassTypePtr type_;
+};
+
+// A module's tensors (its parameters and buffers, the only tensors a module pickles) under
+// "<prefix><attribute>", and its submodules' under "<prefix><attribute>.". Depth-capped: a
+// crafted pickle may nest objects deeper than the stack allows.
+void collect_module_tensors(const c10::IValue& module, const std::string& prefix, int depth,
+                            StateDict& state, const std::string& path) {
+  constexpr int kMaxDepth = 256;
+  if (depth > kMaxDepth)
+    throw ModelError(path, "", "modules nested deeper than " + std::to_string(kMaxDepth));
+  const c10::IValue attributes = module.toObjectRef().getSlot(0);
+  if (!attributes.isGenericDict()) return;  // an object with its own __getstate__: no weights
+  for (const auto& entry : attributes.toGenericDict()) {
+    if (!entry.key().isString()) continue;
+    const std::string name = prefix + entry.key().toStringRef();
+    if (entry.value().isTensor())
+      state[name] = entry.value().toTensor();
+    else if (entry.value().isObject())
+      collect_module_tensors(entry.value(), name + ".", depth + 1, state, path);
+  }
+}
+
+// A torch.save'd dict's tensors, or those of its "state_dict" entry (a training checkpoint:
+// {"epoch": ..., "state_dict": {...}, "optimizer": {...}}).
+StateDict dict_tensors(c10::Dict<c10::IValue, c10::IValue> dict) {
   const auto nested = dict.find(c10::IValue(std::string("state_dict")));
   if (nested != dict.end() && nested->value().isGenericDict())
     dict = nested->value().toGenericDict();
   StateDict state;
-  for (const auto& entry : dict) {
+  for (const auto& entry : dict)
     if (entry.key().isString() && entry.value().isTensor())
       state[entry.key().toStringRef()] = entry.value().toTensor();
+  return state;
+}
+
+// Both formats are a zip with data.pkl and the tensor records in data/. Read through the
+// file, not a byte vector: LibTorch 1.13's vector reader copies past its end when a damaged
+// zip directory asks it to (found by the checkpoint fuzzer), while its file reader stops at
+// the end of the file.
+StateDict read_pickled_archive(const std::string& path, std::string* format) {
+  caffe2::serialize::PyTorchStreamReader reader(path);
+  const OpaqueClasses classes;
+  const c10::IValue value = torch::jit::readArchiveAndTensors(
+      "data", /*pickle_prefix=*/"", /*tensor_prefix=*/"", classes.resolver(),
+      OpaqueClasses::loader(), c10::Device(c10::kCPU), reader);
+  StateDict state;
+  if (value.isObject()) {
+    collect_module_tensors(value, "", 0, state, path);
+    if (format) *format = "TorchScript";
+  } else if (value.isGenericDict()) {
+    state = dict_tensors(value.toGenericDict());
+    if (format) *format = "torch.save";
+  } else {
+    throw ModelError(path, "", "its pickle holds neither a module nor a dict of tensors");
   }
   return state;
 }
 
-// The first line of an exception's text that is not blank (the TorchScript compiler's
-// messages start with a newline), without trailing spaces or colons.
+// The first line of an exception's text that is not blank (some LibTorch messages start
+// with a newline), without trailing spaces or colons.
 std::string first_line(const std::string& text) {
   size_t start = 0;
   while (start < text.size()) {
@@ -188,29 +257,17 @@ StateDict load_state_dict(const std::string& path, std::string* format) {
 
   StateDict state;
   try {
-    torch::jit::Module module = torch::jit::load(path, c10::Device(c10::kCPU));
-    for (const auto& param : module.named_parameters(/*recurse=*/true))
-      state[param.name] = param.value;
-    for (const auto& buffer : module.named_buffers(/*recurse=*/true))
-      state[buffer.name] = buffer.value;
-    if (format) *format = "TorchScript";
-  } catch (const std::exception& jit_error) {
-    // c10::Error for a file that is no archive; the TorchScript compiler's own exceptions
-    // (std::exception only) for an archive whose code is damaged.
-    const auto* c10_error = dynamic_cast<const c10::Error*>(&jit_error);
-    const std::string what =
-        first_line(c10_error ? c10_error->what_without_backtrace() : jit_error.what());
-    try {
-      state = load_pickled_state_dict(path);
-      if (format) *format = "torch.save";
-    } catch (const ModelError&) {
-      throw;
-    } catch (const std::exception&) {
-      if (c10_error)
-        throw ModelError(path, "",
-                         "not a TorchScript archive or a saved state dict (" + what + ")");
-      throw ModelError(path, "", "its TorchScript code does not compile (" + what + ")");
-    }
+    state = read_pickled_archive(path, format);
+  } catch (const ModelError&) {
+    throw;
+  } catch (const std::exception& e) {
+    // c10::Error from the zip reader and the unpickler; std exceptions (a version record
+    // that is no number) from the code around them.
+    const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+    throw ModelError(path, "",
+                     "not a TorchScript archive or a saved state dict (" +
+                         first_line(c10_error ? c10_error->what_without_backtrace() : e.what()) +
+                         ")");
   }
   if (state.empty()) throw ModelError(path, "", "the archive holds no tensors");
   check_record_sizes(state, path);

@@ -15,8 +15,9 @@ using StateDict = std::map<std::string, at::Tensor>;
 
 // Loads every parameter and buffer of a TorchScript archive, by dotted name, or the tensors
 // of a torch.save'd dict of tensors (or of its "state_dict" entry, as in open_clip's training
-// checkpoints). `format`, when given, receives "TorchScript" or "torch.save". Throws
-// ModelError naming the file when it is missing or neither.
+// checkpoints). Only the pickled data and tensor records are read; an archive's TorchScript
+// code is never compiled. `format`, when given, receives "TorchScript" or "torch.save".
+// Throws ModelError naming the file when it is missing, damaged or neither.
 StateDict load_state_dict(const std::string& path, std::string* format = nullptr);
 
 // What the tensors' shapes cannot say, from a checkpoint's configuration or name
