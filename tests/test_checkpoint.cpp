@@ -267,6 +267,26 @@ TEST(Checkpoint, TorchScriptCodeIsNeverCompiled) {
   }
 }
 
+// LibTorch's unpickler allocated the length a string opcode declares before reading it: a
+// damaged data.pkl declaring a 4 GiB string took 4.3 GB of memory before failing (found by
+// the checkpoint fuzzer). The declared lengths are now checked against the record first.
+TEST(Checkpoint, PickleLengthPastItsEndIsRefusedBeforeAllocating) {
+  const std::string whole = write_edited("pickle-length", [](StateDict&) {});
+  const std::string broken = testing::make_scratch_dir("checkpoint-pickle-length") + "/long.pt";
+  // BINUNICODE 'X' with a 4-byte little-endian length: the root module's "logit_scale" key.
+  const std::string key = std::string("X\x0b\x00\x00\x00", 5) + "logit_scale";
+  const int edited =
+      copy_archive_editing(whole, broken, [&](const std::string& record, std::string& data) {
+        const size_t at = data.find(key);
+        if (record != "data.pkl" || at == std::string::npos) return false;
+        data.replace(at + 1, 4, std::string("\xf0\xff\xff\xff", 4));  // 4294967280 bytes
+        return true;
+      });
+  ASSERT_EQ(edited, 1) << "no BINUNICODE \"logit_scale\" in data.pkl";
+  expect_model_error(broken, "damaged data.pkl: the opcode at byte ");
+  expect_model_error(broken, "declares 4294967280 bytes, but only ");
+}
+
 // The archive reader keeps every parameter and buffer the TorchScript loader gave, by the
 // same names (the committed demo model, saved by PyTorch's own torch.jit.save).
 TEST(Checkpoint, ReadsTheTensorsTheTorchScriptLoaderGives) {

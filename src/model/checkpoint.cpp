@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "pickle_lengths.h"
 #include "tagclip/core/path_problem.h"
 #include "tagclip/core/sha256.h"
 #include "tagclip/errors.h"
@@ -104,6 +105,9 @@ StateDict dict_tensors(c10::Dict<c10::IValue, c10::IValue> dict) {
 // the end of the file.
 StateDict read_pickled_archive(const std::string& path, std::string* format) {
   caffe2::serialize::PyTorchStreamReader reader(path);
+  const auto [pickle, pickle_size] = reader.getRecord("data.pkl");
+  check_pickle_lengths(std::string(static_cast<const char*>(pickle.get()), pickle_size), path,
+                       "data.pkl");
   const OpaqueClasses classes;
   const c10::IValue value = torch::jit::readArchiveAndTensors(
       "data", /*pickle_prefix=*/"", /*tensor_prefix=*/"", classes.resolver(),
