@@ -246,7 +246,9 @@ TEST(Checkpoint, TorchScriptCodeIsNeverCompiled) {
       {"syntax-error.pt", [](std::string& code) { code = "x = )\n" + code; }},
   };
   const StateDict expected = load_state_dict(whole);
-  for (const auto& [name, damage] : damages) {
+  for (const auto& entry : damages) {  // not a structured binding: clang 14 cannot capture one
+    const std::string& name = entry.first;
+    const std::function<void(std::string&)>& damage = entry.second;
     const std::string broken = folder + "/" + name;
     const int edited =
         copy_archive_editing(whole, broken, [&](const std::string& record, std::string& data) {
