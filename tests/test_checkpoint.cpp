@@ -202,14 +202,15 @@ TEST(Checkpoint, RecordCutShortIsNamedBeforeUse) {
   for (const size_t keep : {size_t{0}, size_t{16}, token_table / 2, token_table - 1}) {
     const std::string cut = dir + "/token-table-" + std::to_string(keep) + ".pt";
     copy_with_record_cut(whole, cut, token_table, keep);
-    expect_model_error(cut,
-                       "tensor 'token_embedding.weight': damaged: no record of the "
-                       "archive holds its 64000 bytes");
+    expect_model_error(cut, "tensor 'token_embedding.weight': damaged: its record holds " +
+                                std::to_string(keep) +
+                                " bytes, but its storage declares 64000 (a record cut short?)");
   }
-  // A size many tensors share (64 x 64 fp16, e.g. attn.out_proj.weight) names them as a group.
+  // A size many tensors share (64 x 64 fp16, e.g. attn.out_proj.weight): the tensor whose
+  // record was cut is named, not only its size.
   const std::string shared = dir + "/shared-size.pt";
   copy_with_record_cut(whole, shared, 64 * 64 * 2, 100);
-  expect_model_error(shared, "records of 8192 bytes for the");
+  expect_model_error(shared, "damaged: its record holds 100 bytes, but its storage declares 8192");
   // The copy itself is sound when nothing is cut.
   const std::string intact = dir + "/intact.pt";
   copy_with_record_cut(whole, intact, token_table, token_table);
@@ -289,6 +290,18 @@ TEST(Checkpoint, PickleLengthPastItsEndIsRefusedBeforeAllocating) {
   expect_model_error(broken, "declares 4294967280 bytes, but only ");
 }
 
+// A stored view that repeats elements (stride 0) passes the record checks, but every copy
+// of it (the fingerprint, the cast to float) would be as large as its shape: 2 GB here from
+// a 2-byte storage. Refused before anything allocates for it.
+TEST(Checkpoint, ViewLargerThanItsStorageIsRefused) {
+  const std::string path = write_edited("repeated", [](StateDict& state) {
+    state["extra.repeated"] = at::zeros({1}, at::kHalf).expand({1000000, 1000});
+  });
+  expect_model_error(path,
+                     "tensor 'extra.repeated': damaged: shape [1000000, 1000] of Half is larger "
+                     "than its storage's 2 bytes");
+}
+
 // The archive reader keeps every parameter and buffer the TorchScript loader gave, by the
 // same names (the committed demo model, saved by PyTorch's own torch.jit.save).
 TEST(Checkpoint, ReadsTheTensorsTheTorchScriptLoaderGives) {
@@ -310,8 +323,14 @@ TEST(Checkpoint, ReadsTheTensorsTheTorchScriptLoaderGives) {
 }
 
 // Inputs the checkpoint fuzzer found (scripts/fuzz.sh), kept in tests/data/fuzz/checkpoint:
-// each is a ModelError. The first made LibTorch's in-memory zip reader copy past its buffer
-// (heap-buffer-overflow under AddressSanitizer) on the torch.save fallback path.
+// each is a ModelError.
+// - zip-directory-past-the-end: LibTorch's in-memory zip reader copied past its buffer
+//   (heap-buffer-overflow under AddressSanitizer) on the torch.save path.
+// - storage-declares-more-than-its-record: a storage declaring 24576 bytes over a 128-byte
+//   record passed the old check, which matched records to storages by size only, and the
+//   fingerprint read past the record (heap-buffer-overflow).
+// - memo-index-far-ahead: LONG_BINPUT 1718840929 made the unpickler grow its memo table to
+//   27 GB (out of memory).
 TEST(Checkpoint, FuzzerFindingsAreModelErrors) {
   const std::string folder = testing::data_path("fuzz/checkpoint");
   int inputs = 0;

@@ -2,20 +2,22 @@
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/api/compilation_unit.h>
-#include <torch/csrc/jit/serialization/import_read.h>
+#include <torch/csrc/jit/serialization/unpickler.h>
 #include <torch/script.h>
 #include <torch/serialize.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
 
-#include "pickle_lengths.h"
+#include "pickle_bounds.h"
 #include "tagclip/core/path_problem.h"
 #include "tagclip/core/sha256.h"
 #include "tagclip/errors.h"
@@ -99,19 +101,38 @@ StateDict dict_tensors(c10::Dict<c10::IValue, c10::IValue> dict) {
   return state;
 }
 
+// Bytes each tensor record actually holds, by the address LibTorch loaded it to. The
+// unpickler sizes a storage by what the pickle declares, not by its record, so a record cut
+// short (or a declared size inflated) would be read past its end (SIGSEGV) or as garbage.
+using RecordBytes = std::map<const void*, size_t>;
+
 // Both formats are a zip with data.pkl and the tensor records in data/. Read through the
 // file, not a byte vector: LibTorch 1.13's vector reader copies past its end when a damaged
 // zip directory asks it to (found by the checkpoint fuzzer), while its file reader stops at
 // the end of the file.
-StateDict read_pickled_archive(const std::string& path, std::string* format) {
+StateDict read_pickled_archive(const std::string& path, std::string* format,
+                               RecordBytes& record_bytes) {
   caffe2::serialize::PyTorchStreamReader reader(path);
   const auto [pickle, pickle_size] = reader.getRecord("data.pkl");
-  check_pickle_lengths(std::string(static_cast<const char*>(pickle.get()), pickle_size), path,
-                       "data.pkl");
+  const std::string pickle_bytes(static_cast<const char*>(pickle.get()), pickle_size);
+  check_pickle_bounds(pickle_bytes, path, "data.pkl");
+  size_t read = 0;
+  const auto read_pickle = [&](char* buffer, size_t length) {
+    length = std::min(length, pickle_bytes.size() - read);
+    std::memcpy(buffer, pickle_bytes.data() + read, length);
+    read += length;
+    return length;
+  };
+  const auto read_record = [&](const std::string& key) {
+    auto [data, size] = reader.getRecord("data/" + key);
+    record_bytes[data.get()] = size;
+    return std::move(data);
+  };
   const OpaqueClasses classes;
-  const c10::IValue value = torch::jit::readArchiveAndTensors(
-      "data", /*pickle_prefix=*/"", /*tensor_prefix=*/"", classes.resolver(),
-      OpaqueClasses::loader(), c10::Device(c10::kCPU), reader);
+  torch::jit::Unpickler unpickler(read_pickle, classes.resolver(), OpaqueClasses::loader(),
+                                  read_record, c10::Device(c10::kCPU));
+  unpickler.set_version(reader.version());
+  const c10::IValue value = unpickler.parse_ivalue();
   StateDict state;
   if (value.isObject()) {
     collect_module_tensors(value, "", 0, state, path);
@@ -185,68 +206,55 @@ void check_block(const StateDict& state, const std::string& prefix, int64_t widt
   require_tensor(state, prefix + "ln_2.bias", {width}, path);
 }
 
+// a * b + c, or nullopt past int64_t: a damaged pickle may declare any shape and strides.
+std::optional<int64_t> multiply_add(int64_t a, int64_t b, int64_t c) {
+  int64_t product = 0, sum = 0;
+  if (__builtin_mul_overflow(a, b, &product) || __builtin_add_overflow(product, c, &sum))
+    return std::nullopt;
+  return sum;
+}
+
 // Bytes a tensor's view reaches in its storage: (offset + the last element's index + 1)
-// elements. An archive's tensor record cut shorter than this would be read past its end.
-int64_t bytes_reached(const at::Tensor& tensor) {
+// elements; nullopt when that overflows.
+std::optional<int64_t> bytes_reached(const at::Tensor& tensor) {
   if (tensor.numel() == 0) return 0;
-  int64_t last = tensor.storage_offset();
-  for (int64_t d = 0; d < tensor.dim(); ++d) last += (tensor.size(d) - 1) * tensor.stride(d);
-  return (last + 1) * static_cast<int64_t>(tensor.element_size());
+  std::optional<int64_t> last = tensor.storage_offset();
+  for (int64_t d = 0; d < tensor.dim() && last; ++d)
+    last = multiply_add(tensor.size(d) - 1, tensor.stride(d), *last);
+  if (!last) return std::nullopt;
+  return multiply_add(*last + 1, static_cast<int64_t>(tensor.element_size()), 0);
 }
 
-// Sizes of the archive's tensor records ("<archive>/data/<key>"), as its zip directory
-// gives them. LibTorch sizes a loaded storage by what the pickle declares, not by its
-// record, so a record cut short would be read past its end (SIGSEGV) or as garbage.
-std::multiset<int64_t> tensor_record_sizes(const std::string& path) {
-  caffe2::serialize::PyTorchStreamReader reader(path);
-  std::multiset<int64_t> sizes;
-  for (const std::string& name : reader.getAllRecords()) {
-    if (name.rfind("data/", 0) != 0) continue;
-    sizes.insert(static_cast<int64_t>(std::get<1>(reader.getRecord(name))));
-  }
-  return sizes;
-}
-
-// Every tensor's storage must have a record of its declared size, and the declared size
-// must hold what the tensor's shape, strides and dtype reach: a damaged archive fails here
-// by the tensor's name, before any product reads past a record's end. Records are matched
-// to storages by size (LibTorch does not say which record a storage came from); records of
-// tensors outside the state dict are left alone.
-void check_record_sizes(const StateDict& state, const std::string& path) {
-  std::multiset<int64_t> records;
-  try {
-    records = tensor_record_sizes(path);
-  } catch (const c10::Error& e) {
-    throw ModelError(path, "", "damaged archive (" + first_line(e.what_without_backtrace()) + ")");
-  }
-  // Declared storage sizes, each storage once, with the tensors that use it.
-  std::map<int64_t, std::vector<std::string>> tensors_by_size;
-  std::set<const c10::StorageImpl*> seen;
+// Every tensor's storage must come from a record that holds the bytes its storage declares,
+// and the declared bytes must hold what the tensor's shape, strides and dtype reach, and no
+// fewer than its elements (a view that repeats elements, which no checkpoint stores, would
+// make every later copy of it as large as the shape says). A damaged archive fails here by
+// the tensor's name, before anything reads past a record's end or allocates for it.
+void check_record_sizes(const StateDict& state, const RecordBytes& record_bytes,
+                        const std::string& path) {
   for (const auto& [name, tensor] : state) {  // std::map: by name, so messages are stable
+    const auto damaged = [&name = name, &path](const std::string& why) {
+      return ModelError(path, name, "damaged: " + why);
+    };
     if (!tensor.has_storage()) continue;
+    const auto record = record_bytes.find(tensor.storage().data());
+    if (record == record_bytes.end()) throw damaged("its storage comes from no tensor record");
     const auto declared = static_cast<int64_t>(tensor.storage().nbytes());
-    const int64_t needed = bytes_reached(tensor);
-    if (declared < needed)
-      throw ModelError(path, name,
-                       "damaged: its storage declares " + std::to_string(declared) +
-                           " bytes, but shape " + shape_string(tensor.sizes()) + " of " +
-                           std::string(c10::toString(tensor.scalar_type())) + " needs " +
-                           std::to_string(needed));
-    if (seen.insert(tensor.storage().unsafeGetStorageImpl()).second)
-      tensors_by_size[declared].push_back(name);
-  }
-  for (const auto& [size, names] : tensors_by_size) {
-    const auto held = static_cast<size_t>(records.count(size));
-    if (held >= names.size()) continue;
-    const std::string bytes = std::to_string(size) + " bytes";
-    if (names.size() == 1)
-      throw ModelError(
-          path, names.front(),
-          "damaged: no record of the archive holds its " + bytes + " (a record cut short?)");
-    throw ModelError(path, names.front(),
-                     "damaged: the archive has " + std::to_string(held) + " records of " + bytes +
-                         " for the " + std::to_string(names.size()) +
-                         " tensors of that size, this one among them (a record cut short?)");
+    if (static_cast<size_t>(declared) > record->second)
+      throw damaged("its record holds " + std::to_string(record->second) +
+                    " bytes, but its storage declares " + std::to_string(declared) +
+                    " (a record cut short?)");
+    const std::string shape = "shape " + shape_string(tensor.sizes()) + " of " +
+                              std::string(c10::toString(tensor.scalar_type()));
+    const std::optional<int64_t> needed = bytes_reached(tensor);
+    if (!needed || *needed > declared)
+      throw damaged("its storage declares " + std::to_string(declared) + " bytes, but " + shape +
+                    " needs " + (needed ? std::to_string(*needed) : "more than 2^63"));
+    const std::optional<int64_t> elements =
+        multiply_add(tensor.numel(), static_cast<int64_t>(tensor.element_size()), 0);
+    if (!elements || *elements > declared)
+      throw damaged(shape + " is larger than its storage's " + std::to_string(declared) +
+                    " bytes (a view that repeats elements)");
   }
 }
 
@@ -260,8 +268,9 @@ StateDict load_state_dict(const std::string& path, std::string* format) {
   if (fs::file_size(path, ec) == 0) throw ModelError(path, "", "file is empty");
 
   StateDict state;
+  RecordBytes record_bytes;
   try {
-    state = read_pickled_archive(path, format);
+    state = read_pickled_archive(path, format, record_bytes);
   } catch (const ModelError&) {
     throw;
   } catch (const std::exception& e) {
@@ -274,7 +283,7 @@ StateDict load_state_dict(const std::string& path, std::string* format) {
                          ")");
   }
   if (state.empty()) throw ModelError(path, "", "the archive holds no tensors");
-  check_record_sizes(state, path);
+  check_record_sizes(state, record_bytes, path);
   return state;
 }
 

@@ -1,4 +1,4 @@
-#include "pickle_lengths.h"
+#include "pickle_bounds.h"
 
 #include <cstdint>
 
@@ -115,10 +115,11 @@ Layout layout_of(unsigned char opcode) {
 
 }  // namespace
 
-void check_pickle_lengths(const std::string& pickle, const std::string& path,
-                          const std::string& record) {
+void check_pickle_bounds(const std::string& pickle, const std::string& path,
+                         const std::string& record) {
   const size_t end = pickle.size();
   size_t at = 0;
+  uint64_t memo_entries = 0;  // memo indices stored so far: the next may be at most this
   const auto damaged = [&](size_t opcode_at, const std::string& what) {
     return ModelError(
         path, "",
@@ -129,6 +130,7 @@ void check_pickle_lengths(const std::string& pickle, const std::string& path,
     const auto opcode = static_cast<unsigned char>(pickle[at++]);
     const Layout layout = layout_of(opcode);
     if (!layout.known || opcode == '.') return;  // STOP, or left to the unpickler to refuse
+    const size_t argument_at = at;
     switch (layout.argument) {
       case Argument::kNone:
         break;
@@ -159,6 +161,28 @@ void check_pickle_lengths(const std::string& pickle, const std::string& path,
         at += static_cast<size_t>(length);
         break;
       }
+    }
+    // BINPUT, LONG_BINPUT (little-endian index), PUT (decimal text), MEMOIZE (the next one).
+    uint64_t index = memo_entries;
+    bool stores = true;
+    if (opcode == 'q' || opcode == 'r') {
+      index = 0;
+      for (size_t i = at; i-- > argument_at;)
+        index = (index << 8) | static_cast<unsigned char>(pickle[i]);
+    } else if (opcode == 'p') {
+      const std::string text = pickle.substr(argument_at, at - 1 - argument_at);
+      index = text.empty() || text.size() > 18 ||
+                      text.find_first_not_of("0123456789") != std::string::npos
+                  ? memo_entries + 1  // not a plain index: refused below as out of order
+                  : std::stoull(text);
+    } else if (opcode != 0x94) {
+      stores = false;
+    }
+    if (stores) {
+      if (index > memo_entries)
+        throw damaged(opcode_at, "stores memo entry " + std::to_string(index) + " after only " +
+                                     std::to_string(memo_entries) + " entries");
+      if (index == memo_entries) ++memo_entries;
     }
   }
 }
