@@ -331,6 +331,8 @@ TEST(Checkpoint, ReadsTheTensorsTheTorchScriptLoaderGives) {
 //   fingerprint read past the record (heap-buffer-overflow).
 // - memo-index-far-ahead: LONG_BINPUT 1718840929 made the unpickler grow its memo table to
 //   27 GB (out of memory).
+// - build-on-an-empty-stack: data.pkl's first opcode after PROTO is BUILD; LibTorch's
+//   unpickler read before its stack's start (SIGSEGV, exit 139 from every command).
 TEST(Checkpoint, FuzzerFindingsAreModelErrors) {
   const std::string folder = testing::data_path("fuzz/checkpoint");
   int inputs = 0;

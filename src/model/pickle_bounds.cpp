@@ -1,6 +1,7 @@
 #include "pickle_bounds.h"
 
 #include <cstdint>
+#include <vector>
 
 #include "tagclip/errors.h"
 
@@ -16,102 +17,90 @@ enum class Argument {
   kCounted,   // a `size`-byte little-endian count, then that many bytes
 };
 
-struct Layout {
-  Argument argument = Argument::kNone;
-  int size = 0;
-  bool known = false;
+// What an opcode does to the unpickler's stack. LibTorch keeps marks apart from the stack
+// (a list of stack depths) and trusts both: BUILD on an empty stack read before the
+// stack's start (SIGSEGV, found by the checkpoint fuzzer).
+enum class Marks {
+  kNone,
+  kPush,           // MARK: remembers the depth
+  kPopTo,          // DICT, LIST, TUPLE, ...: takes everything above the last mark
+  kPopToOntoItem,  // APPENDS, SETITEMS, ADDITEMS: the same, into the item below the mark
 };
 
-// clang-format off: one line per argument layout reads as the table it is.
-Layout layout_of(unsigned char opcode) {
-  switch (opcode) {
-    // No argument.
-    case '(':
-    case '.':
-    case '0':
-    case '1':
-    case '2':
-    case 'N':
-    case 'Q':
-    case 'R':
-    case 'a':
-    case 'b':
-    case 'd':
-    case '}':
-    case 'e':
-    case 'l':
-    case ']':
-    case 'o':
-    case 's':
-    case 't':
-    case ')':
-    case 'u':
-    case 0x81:
-    case 0x85:
-    case 0x86:
-    case 0x87:
-    case 0x88:
-    case 0x89:
-    case 0x8f:
-    case 0x90:
-    case 0x91:
-    case 0x92:
-    case 0x93:
-    case 0x94:
-    case 0x97:
-    case 0x98:
-      return {Argument::kNone, 0, true};
-    // Fixed-size arguments.
-    case 'K':
-    case 'h':
-    case 'q':
-    case 0x80:
-    case 0x82:
-      return {Argument::kFixed, 1, true};
-    case 'M':
-    case 0x83:
-      return {Argument::kFixed, 2, true};
-    case 'J':
-    case 'j':
-    case 'r':
-    case 0x84:
-      return {Argument::kFixed, 4, true};
-    case 'G':
-    case 0x95:
-      return {Argument::kFixed, 8, true};  // BINFLOAT, FRAME
-    // Text lines.
-    case 'F':
-    case 'I':
-    case 'L':
-    case 'P':
-    case 'S':
-    case 'V':
-    case 'g':
-    case 'p':
-      return {Argument::kLine, 0, true};
-    case 'c':
-    case 'i':
-      return {Argument::kTwoLines, 0, true};
-    // Counted bytes: the lengths a damaged file can inflate.
-    case 'U':
-    case 0x8c:
-    case 0x8a:
-    case 'C':
-      return {Argument::kCounted, 1, true};
-    case 'T':
-    case 'X':
-    case 'B':
-    case 0x8b:
-      return {Argument::kCounted, 4, true};
-    case 0x8d:
-    case 0x8e:
-    case 0x96:
-      return {Argument::kCounted, 8, true};
-    default:
-      return {};
+struct Opcode {
+  bool known = false;
+  Argument argument = Argument::kNone;
+  int size = 0;    // kFixed: argument bytes; kCounted: bytes of the count
+  int pops = 0;    // items taken (after the mark, for kPopTo: none)
+  int pushes = 0;  // items left
+  Marks marks = Marks::kNone;
+};
+
+// The pickle protocols' opcodes (0 to 5), as pickletools describes them. One line per
+// opcode family reads as the table it is.
+// clang-format off
+Opcode opcode_of(unsigned char code) {
+  const auto plain = [](int pops, int pushes) {
+    return Opcode{true, Argument::kNone, 0, pops, pushes, Marks::kNone};
+  };
+  const auto fixed = [](int size, int pops, int pushes) {
+    return Opcode{true, Argument::kFixed, size, pops, pushes, Marks::kNone};
+  };
+  const auto line = [](int pops, int pushes) {
+    return Opcode{true, Argument::kLine, 0, pops, pushes, Marks::kNone};
+  };
+  const auto counted = [](int size) {
+    return Opcode{true, Argument::kCounted, size, 0, 1, Marks::kNone};
+  };
+  const auto to_mark = [](Marks marks, int pushes, Argument argument = Argument::kNone) {
+    return Opcode{true, argument, 0, 0, pushes, marks};
+  };
+  switch (code) {
+    case '(': return Opcode{true, Argument::kNone, 0, 0, 0, Marks::kPush};  // MARK
+    case '.': return plain(1, 0);                                          // STOP
+    case '0': return plain(1, 0);                                          // POP
+    case '1': return to_mark(Marks::kPopTo, 0);                            // POP_MARK
+    case '2': return plain(1, 2);                                          // DUP
+    case 'F': case 'I': case 'L': case 'S': case 'V': case 'g': return line(0, 1);
+    case 'P': return line(0, 1);                                           // PERSID
+    case 'p': return line(1, 1);                                           // PUT
+    case 'J': case 'j': return fixed(4, 0, 1);                             // BININT, LONG_BINGET
+    case 'K': case 'h': return fixed(1, 0, 1);                             // BININT1, BINGET
+    case 'M': return fixed(2, 0, 1);                                       // BININT2
+    case 'G': return fixed(8, 0, 1);                                       // BINFLOAT
+    case 'q': return fixed(1, 1, 1);                                       // BINPUT
+    case 'r': return fixed(4, 1, 1);                                       // LONG_BINPUT
+    case 'N': case '}': case ']': case ')': case 0x88: case 0x89: case 0x8f: case 0x97:
+      return plain(0, 1);  // NONE, EMPTY_*, NEWTRUE, NEWFALSE, NEXT_BUFFER
+    case 'Q': case 0x85: case 0x98: case 0x94: return plain(1, 1);  // BINPERSID, TUPLE1, ...
+    case 'R': case 0x81: case 0x86: case 0x93: return plain(2, 1);  // REDUCE, NEWOBJ, ...
+    case 0x87: case 0x92: return plain(3, 1);                       // TUPLE3, NEWOBJ_EX
+    case 'a': case 'b': return plain(2, 1);                         // APPEND, BUILD
+    case 's': return plain(3, 1);                                   // SETITEM
+    case 'c': return Opcode{true, Argument::kTwoLines, 0, 0, 1, Marks::kNone};  // GLOBAL
+    case 'i': return to_mark(Marks::kPopTo, 1, Argument::kTwoLines);            // INST
+    case 'd': case 'l': case 't': case 'o': case 0x91: return to_mark(Marks::kPopTo, 1);
+    case 'e': case 'u': case 0x90: return to_mark(Marks::kPopToOntoItem, 0);
+    case 0x80: return fixed(1, 0, 0);                      // PROTO
+    case 0x95: return fixed(8, 0, 0);                      // FRAME
+    case 0x82: return fixed(1, 0, 1);                      // EXT1
+    case 0x83: return fixed(2, 0, 1);                      // EXT2
+    case 0x84: return fixed(4, 0, 1);                      // EXT4
+    case 'U': case 'C': case 0x8a: case 0x8c: return counted(1);
+    case 'T': case 'X': case 'B': case 0x8b: return counted(4);
+    case 0x8d: case 0x8e: case 0x96: return counted(8);
+    default: return {};
   }
 }
 // clang-format on
+
+// The little-endian unsigned integer of `bytes` bytes at `at`.
+uint64_t little_endian(const std::string& data, size_t at, int bytes) {
+  uint64_t value = 0;
+  for (int i = bytes - 1; i >= 0; --i)
+    value = (value << 8) | static_cast<unsigned char>(data[at + i]);
+  return value;
+}
 
 }  // namespace
 
@@ -119,7 +108,9 @@ void check_pickle_bounds(const std::string& pickle, const std::string& path,
                          const std::string& record) {
   const size_t end = pickle.size();
   size_t at = 0;
-  uint64_t memo_entries = 0;  // memo indices stored so far: the next may be at most this
+  uint64_t memo_entries = 0;    // memo indices stored so far: the next may be at most this
+  uint64_t depth = 0;           // items on the unpickler's stack
+  std::vector<uint64_t> marks;  // stack depths at each open MARK
   const auto damaged = [&](size_t opcode_at, const std::string& what) {
     return ModelError(
         path, "",
@@ -127,21 +118,21 @@ void check_pickle_bounds(const std::string& pickle, const std::string& path,
   };
   while (at < end) {
     const size_t opcode_at = at;
-    const auto opcode = static_cast<unsigned char>(pickle[at++]);
-    const Layout layout = layout_of(opcode);
-    if (!layout.known || opcode == '.') return;  // STOP, or left to the unpickler to refuse
+    const auto code = static_cast<unsigned char>(pickle[at++]);
+    const Opcode opcode = opcode_of(code);
+    if (!opcode.known) return;  // left to the unpickler to refuse
     const size_t argument_at = at;
-    switch (layout.argument) {
+    switch (opcode.argument) {
       case Argument::kNone:
         break;
       case Argument::kFixed:
-        if (end - at < static_cast<size_t>(layout.size))
+        if (end - at < static_cast<size_t>(opcode.size))
           throw damaged(opcode_at, "runs past the end of the pickle");
-        at += layout.size;
+        at += opcode.size;
         break;
       case Argument::kLine:
       case Argument::kTwoLines:
-        for (int line = 0; line < (layout.argument == Argument::kLine ? 1 : 2); ++line) {
+        for (int line = 0; line < (opcode.argument == Argument::kLine ? 1 : 2); ++line) {
           const size_t newline = pickle.find('\n', at);
           if (newline == std::string::npos)
             throw damaged(opcode_at, "has a text argument with no end of line");
@@ -149,12 +140,10 @@ void check_pickle_bounds(const std::string& pickle, const std::string& path,
         }
         break;
       case Argument::kCounted: {
-        if (end - at < static_cast<size_t>(layout.size))
+        if (end - at < static_cast<size_t>(opcode.size))
           throw damaged(opcode_at, "runs past the end of the pickle");
-        uint64_t length = 0;
-        for (int i = layout.size - 1; i >= 0; --i)
-          length = (length << 8) | static_cast<unsigned char>(pickle[at + i]);
-        at += layout.size;
+        const uint64_t length = little_endian(pickle, at, opcode.size);
+        at += opcode.size;
         if (length > end - at)
           throw damaged(opcode_at, "declares " + std::to_string(length) + " bytes, but only " +
                                        std::to_string(end - at) + " follow");
@@ -162,28 +151,48 @@ void check_pickle_bounds(const std::string& pickle, const std::string& path,
         break;
       }
     }
-    // BINPUT, LONG_BINPUT (little-endian index), PUT (decimal text), MEMOIZE (the next one).
+
+    // The stack and the marks.
+    if (opcode.marks == Marks::kPush) {
+      marks.push_back(depth);
+    } else if (opcode.marks != Marks::kNone) {
+      if (marks.empty()) throw damaged(opcode_at, "pops to a mark, but no mark is open");
+      const uint64_t mark = marks.back();
+      marks.pop_back();
+      if (mark > depth) throw damaged(opcode_at, "pops to a mark below items already taken");
+      if (opcode.marks == Marks::kPopToOntoItem && mark == 0)
+        throw damaged(opcode_at, "adds items to a container, but the stack holds none");
+      depth = mark;
+    }
+    if (depth < static_cast<uint64_t>(opcode.pops))
+      throw damaged(opcode_at, "takes " + std::to_string(opcode.pops) + " items from a stack of " +
+                                   std::to_string(depth));
+    if (!marks.empty() && marks.back() > depth - opcode.pops)
+      throw damaged(opcode_at, "takes items from below an open mark");
+    depth = depth - opcode.pops + opcode.pushes;
+    if (code == '.') return;  // STOP
+
+    // The memo: stores (BINPUT, LONG_BINPUT, PUT, MEMOIZE) and reads (BINGET, LONG_BINGET,
+    // GET). Binary indices are little-endian, text ones decimal.
+    const bool stores = code == 'q' || code == 'r' || code == 'p' || code == 0x94;
+    const bool reads = code == 'h' || code == 'j' || code == 'g';
+    if (!stores && !reads) continue;
     uint64_t index = memo_entries;
-    bool stores = true;
-    if (opcode == 'q' || opcode == 'r') {
-      index = 0;
-      for (size_t i = at; i-- > argument_at;)
-        index = (index << 8) | static_cast<unsigned char>(pickle[i]);
-    } else if (opcode == 'p') {
+    if (code == 'q' || code == 'r' || code == 'h' || code == 'j') {
+      index = little_endian(pickle, argument_at, opcode.size);
+    } else if (code == 'p' || code == 'g') {
       const std::string text = pickle.substr(argument_at, at - 1 - argument_at);
-      index = text.empty() || text.size() > 18 ||
-                      text.find_first_not_of("0123456789") != std::string::npos
-                  ? memo_entries + 1  // not a plain index: refused below as out of order
-                  : std::stoull(text);
-    } else if (opcode != 0x94) {
-      stores = false;
+      const bool plain_index = !text.empty() && text.size() <= 18 &&
+                               text.find_first_not_of("0123456789") == std::string::npos;
+      index = plain_index ? std::stoull(text) : memo_entries + 1;  // else refused below
     }
-    if (stores) {
-      if (index > memo_entries)
-        throw damaged(opcode_at, "stores memo entry " + std::to_string(index) + " after only " +
-                                     std::to_string(memo_entries) + " entries");
-      if (index == memo_entries) ++memo_entries;
-    }
+    if (reads && index >= memo_entries)
+      throw damaged(opcode_at, "reads memo entry " + std::to_string(index) + " of only " +
+                                   std::to_string(memo_entries));
+    if (stores && index > memo_entries)
+      throw damaged(opcode_at, "stores memo entry " + std::to_string(index) + " after only " +
+                                   std::to_string(memo_entries) + " entries");
+    if (stores && index == memo_entries) ++memo_entries;
   }
 }
 

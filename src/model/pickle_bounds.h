@@ -1,10 +1,11 @@
 // A check of a pickle's declared lengths and memo indices before LibTorch's unpickler reads
 // it. Private to src/model.
 //
-// LibTorch 1.13's unpickler allocates what an opcode declares before it reads anything: a
-// damaged data.pkl of a few KB declaring a 4 GiB string took 4.3 GB of memory before
-// "Unexpected end of pickler archive", and a memo index of 1.7 billion (LONG_BINPUT) grows
-// its memo table to 27 GB (both found by the checkpoint fuzzer).
+// LibTorch 1.13's unpickler trusts what the opcodes declare: a damaged data.pkl of a few KB
+// declaring a 4 GiB string took 4.3 GB of memory before "Unexpected end of pickler
+// archive", a memo index of 1.7 billion (LONG_BINPUT) grew its memo table to 27 GB, and a
+// BUILD on an empty stack read before the stack's start (SIGSEGV); all found by the
+// checkpoint fuzzer.
 #pragma once
 
 #include <string>
@@ -13,9 +14,10 @@ namespace tagclip {
 
 // Walks the opcodes of `pickle` (any protocol) and throws ModelError naming `path` and
 // `record` when an argument or a declared string, bytes or integer length reaches past its
-// end, or when a memo store skips ahead of the entries stored so far (picklers number them
-// 0, 1, 2, ...). Stops at STOP, and at an opcode the pickle format does not define (the
-// unpickler refuses those itself).
+// end; when an opcode takes more items than the stack holds above its last open mark, or
+// pops to a mark that is not there; when a memo store skips ahead of the entries stored so
+// far (picklers number them 0, 1, 2, ...) or a memo read names one not stored. Stops at
+// STOP, and at an opcode the pickle format does not define (the unpickler refuses those).
 void check_pickle_bounds(const std::string& pickle, const std::string& path,
                          const std::string& record);
 
