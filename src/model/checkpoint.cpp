@@ -68,9 +68,11 @@ class OpaqueClasses {
   c10::ClassTypePtr type_;
 };
 
-// A module's tensors (its parameters and buffers, the only tensors a module pickles) under
-// "<prefix><attribute>", and its submodules' under "<prefix><attribute>.". Depth-capped: a
-// crafted pickle may nest objects deeper than the stack allows.
+// A module's tensor attributes under "<prefix><attribute>", and its submodules' under
+// "<prefix><attribute>.": its parameters and buffers, and any other tensor attribute a
+// scripted module keeps (the towers ignore names they do not use). On the demo model, a
+// scripted CLIP, they equal torch::jit::load's named_parameters and named_buffers (tested).
+// Depth-capped: a crafted pickle may nest objects deeper than the stack allows.
 void collect_module_tensors(const c10::IValue& module, const std::string& prefix, int depth,
                             StateDict& state, const std::string& path) {
   constexpr int kMaxDepth = 256;
