@@ -103,51 +103,6 @@ StateDict dict_tensors(c10::Dict<c10::IValue, c10::IValue> dict) {
   return state;
 }
 
-// Bytes each tensor record actually holds, by the address LibTorch loaded it to. The
-// unpickler sizes a storage by what the pickle declares, not by its record, so a record cut
-// short (or a declared size inflated) would be read past its end (SIGSEGV) or as garbage.
-using RecordBytes = std::map<const void*, size_t>;
-
-// Both formats are a zip with data.pkl and the tensor records in data/. Read through the
-// file, not a byte vector: LibTorch 1.13's vector reader copies past its end when a damaged
-// zip directory asks it to (found by the checkpoint fuzzer), while its file reader stops at
-// the end of the file.
-StateDict read_pickled_archive(const std::string& path, std::string* format,
-                               RecordBytes& record_bytes) {
-  caffe2::serialize::PyTorchStreamReader reader(path);
-  const auto [pickle, pickle_size] = reader.getRecord("data.pkl");
-  const std::string pickle_bytes(static_cast<const char*>(pickle.get()), pickle_size);
-  check_pickle_bounds(pickle_bytes, path, "data.pkl");
-  size_t read = 0;
-  const auto read_pickle = [&](char* buffer, size_t length) {
-    length = std::min(length, pickle_bytes.size() - read);
-    std::memcpy(buffer, pickle_bytes.data() + read, length);
-    read += length;
-    return length;
-  };
-  const auto read_record = [&](const std::string& key) {
-    auto [data, size] = reader.getRecord("data/" + key);
-    record_bytes[data.get()] = size;
-    return std::move(data);
-  };
-  const OpaqueClasses classes;
-  torch::jit::Unpickler unpickler(read_pickle, classes.resolver(), OpaqueClasses::loader(),
-                                  read_record, c10::Device(c10::kCPU));
-  unpickler.set_version(reader.version());
-  const c10::IValue value = unpickler.parse_ivalue();
-  StateDict state;
-  if (value.isObject()) {
-    collect_module_tensors(value, "", 0, state, path);
-    if (format) *format = "TorchScript";
-  } else if (value.isGenericDict()) {
-    state = dict_tensors(value.toGenericDict());
-    if (format) *format = "torch.save";
-  } else {
-    throw ModelError(path, "", "its pickle holds neither a module nor a dict of tensors");
-  }
-  return state;
-}
-
 // The first line of an exception's text that is not blank (some LibTorch messages start
 // with a newline), without trailing spaces or colons.
 std::string first_line(const std::string& text) {
@@ -208,6 +163,11 @@ void check_block(const StateDict& state, const std::string& prefix, int64_t widt
   require_tensor(state, prefix + "ln_2.bias", {width}, path);
 }
 
+// Bytes each tensor record actually holds, by the address LibTorch loaded it to. The
+// unpickler sizes a storage by what the pickle declares, not by its record, so a record cut
+// short (or a declared size inflated) would be read past its end (SIGSEGV) or as garbage.
+using RecordBytes = std::map<const void*, size_t>;
+
 // a * b + c, or nullopt past int64_t: a damaged pickle may declare any shape and strides.
 std::optional<int64_t> multiply_add(int64_t a, int64_t b, int64_t c) {
   int64_t product = 0, sum = 0;
@@ -260,6 +220,47 @@ void check_record_sizes(const StateDict& state, const RecordBytes& record_bytes,
   }
 }
 
+// Both formats are a zip with data.pkl and the tensor records in data/. Read through the
+// file, not a byte vector: LibTorch 1.13's vector reader copies past its end when a damaged
+// zip directory asks it to (found by the checkpoint fuzzer), while its file reader stops at
+// the end of the file. Each tensor is then checked against the record it was loaded from.
+StateDict read_pickled_archive(const std::string& path, std::string* format) {
+  caffe2::serialize::PyTorchStreamReader reader(path);
+  const auto [pickle, pickle_size] = reader.getRecord("data.pkl");
+  const std::string pickle_bytes(static_cast<const char*>(pickle.get()), pickle_size);
+  check_pickle_bounds(pickle_bytes, path, "data.pkl");
+  size_t read = 0;
+  const auto read_pickle = [&](char* buffer, size_t length) {
+    length = std::min(length, pickle_bytes.size() - read);
+    std::memcpy(buffer, pickle_bytes.data() + read, length);
+    read += length;
+    return length;
+  };
+  RecordBytes record_bytes;
+  const auto read_record = [&](const std::string& key) {
+    auto [data, size] = reader.getRecord("data/" + key);
+    record_bytes[data.get()] = size;
+    return std::move(data);
+  };
+  const OpaqueClasses classes;
+  torch::jit::Unpickler unpickler(read_pickle, classes.resolver(), OpaqueClasses::loader(),
+                                  read_record, c10::Device(c10::kCPU));
+  unpickler.set_version(reader.version());
+  const c10::IValue value = unpickler.parse_ivalue();
+  StateDict state;
+  if (value.isObject()) {
+    collect_module_tensors(value, "", 0, state, path);
+    if (format) *format = "TorchScript";
+  } else if (value.isGenericDict()) {
+    state = dict_tensors(value.toGenericDict());
+    if (format) *format = "torch.save";
+  } else {
+    throw ModelError(path, "", "its pickle holds neither a module nor a dict of tensors");
+  }
+  check_record_sizes(state, record_bytes, path);
+  return state;
+}
+
 }  // namespace
 
 StateDict load_state_dict(const std::string& path, std::string* format) {
@@ -270,9 +271,8 @@ StateDict load_state_dict(const std::string& path, std::string* format) {
   if (fs::file_size(path, ec) == 0) throw ModelError(path, "", "file is empty");
 
   StateDict state;
-  RecordBytes record_bytes;
   try {
-    state = read_pickled_archive(path, format, record_bytes);
+    state = read_pickled_archive(path, format);
   } catch (const ModelError&) {
     throw;
   } catch (const std::exception& e) {
@@ -285,7 +285,6 @@ StateDict load_state_dict(const std::string& path, std::string* format) {
                          ")");
   }
   if (state.empty()) throw ModelError(path, "", "the archive holds no tensors");
-  check_record_sizes(state, record_bytes, path);
   return state;
 }
 
