@@ -12,13 +12,18 @@
 
 namespace tagclip::fuzz {
 
-// Writes the input to <scratch>/tagclip-fuzz-<pid><suffix> and returns that path.
-inline std::string write_input(const uint8_t* data, size_t size, const std::string& suffix) {
+// <scratch>/tagclip-fuzz-<pid><suffix>: this process's own scratch path.
+inline std::string scratch_path(const std::string& suffix) {
   static const std::string folder = [] {
     if (const char* tmp = std::getenv("TMPDIR")) return std::string(tmp);
     return std::string(::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
   }();
-  const std::string path = folder + "/tagclip-fuzz-" + std::to_string(::getpid()) + suffix;
+  return folder + "/tagclip-fuzz-" + std::to_string(::getpid()) + suffix;
+}
+
+// Writes the input to scratch_path(suffix) and returns that path.
+inline std::string write_input(const uint8_t* data, size_t size, const std::string& suffix) {
+  const std::string path = scratch_path(suffix);
   std::ofstream(path, std::ios::binary | std::ios::trunc)
       .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   return path;

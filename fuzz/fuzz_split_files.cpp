@@ -19,8 +19,7 @@
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   // <scratch>/tagclip-fuzz-<pid>.d/empty: ".." from the working folder reaches only ".d".
-  const std::string parent = tagclip::fuzz::write_input(nullptr, 0, ".d");
-  ::unlink(parent.c_str());
+  const std::string parent = tagclip::fuzz::scratch_path(".d");
   const std::string empty = parent + "/empty";
   if (::mkdir(parent.c_str(), 0700) != 0 || ::mkdir(empty.c_str(), 0700) != 0 ||
       ::chdir(empty.c_str()) != 0)
