@@ -161,6 +161,16 @@ TEST(Checkpoint, NotAnArchive) {
   expect_model_error(dir, "directory");
 }
 
+// `loaded` holds exactly the tensors of `expected`, by name, with equal values.
+void expect_same_tensors(const StateDict& loaded, const StateDict& expected,
+                         const std::string& context) {
+  ASSERT_EQ(loaded.size(), expected.size()) << context;
+  for (const auto& [name, tensor] : expected) {
+    ASSERT_TRUE(loaded.count(name)) << context << ": " << name;
+    EXPECT_TRUE(at::equal(loaded.at(name), tensor)) << context << ": " << name;
+  }
+}
+
 // Copies the archive `from` to `to`, passing each record through `edit(name, bytes)`, which
 // returns true when it changed it (the zip stays readable, as a damaged disk leaves it).
 // Returns how many records were changed.
@@ -261,10 +271,7 @@ TEST(Checkpoint, TorchScriptCodeIsNeverCompiled) {
           return data != before;
         });
     ASSERT_GT(edited, 0) << name << ": no code record was changed";
-    const StateDict loaded = load_state_dict(broken);
-    ASSERT_EQ(loaded.size(), expected.size()) << name;
-    for (const auto& [tensor_name, tensor] : expected)
-      EXPECT_TRUE(at::equal(loaded.at(tensor_name), tensor)) << name << ": " << tensor_name;
+    expect_same_tensors(load_state_dict(broken), expected, name);
     const auto result = testing::run_command(testing::tagclip_binary() + " info --model " + broken);
     EXPECT_EQ(result.exit_code, 0) << name << ": " << result.err;
   }
@@ -315,11 +322,7 @@ TEST(Checkpoint, ReadsTheTensorsTheTorchScriptLoaderGives) {
   std::string format;
   const StateDict loaded = load_state_dict(path, &format);
   EXPECT_EQ(format, "TorchScript");
-  ASSERT_EQ(loaded.size(), expected.size());
-  for (const auto& [name, tensor] : expected) {
-    ASSERT_TRUE(loaded.count(name)) << name;
-    EXPECT_TRUE(at::equal(loaded.at(name), tensor)) << name;
-  }
+  expect_same_tensors(loaded, expected, path);
 }
 
 // Inputs the checkpoint fuzzer found (scripts/fuzz.sh), kept in tests/data/fuzz/checkpoint:
@@ -353,9 +356,7 @@ TEST(Checkpoint, PickledStateDictLoads) {
   const std::string path = testing::make_scratch_dir("checkpoint-pickled") + "/state.pt";
   std::ofstream(path, std::ios::binary)
       .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  const StateDict loaded = load_state_dict(path);
-  ASSERT_EQ(loaded.size(), state.size());
-  for (const auto& [name, tensor] : state) EXPECT_TRUE(at::equal(loaded.at(name), tensor)) << name;
+  expect_same_tensors(load_state_dict(path), state, path);
 }
 
 TEST(Checkpoint, WidenedWeightsEqualStoredHalves) {
