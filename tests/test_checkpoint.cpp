@@ -297,6 +297,35 @@ TEST(Checkpoint, PickleLengthPastItsEndIsRefusedBeforeAllocating) {
   expect_model_error(broken, "declares 4294967280 bytes, but only ");
 }
 
+// LibTorch's unpickler takes a storage's element type as any integer on the stack and
+// divides by its element size: a data.pkl whose storage type was the integer 18 (the
+// undefined type, element size 0) stopped every command with SIGFPE, and a class name
+// there gave a tensor of whatever type its index named (found by the checkpoint fuzzer).
+// A persistent load must name a torch.<Type>Storage class.
+TEST(Checkpoint, StorageWithoutAStorageTypeIsRefused) {
+  const std::string whole = write_edited("storage-type", [](StateDict&) {});
+  const std::string dir = testing::make_scratch_dir("checkpoint-storage-type");
+  const std::pair<std::string, std::string> replacements[] = {
+      {"integer", std::string("K\x12", 2)},  // BININT1 18
+      {"class", "c__torch__\nSomething\n"},  // GLOBAL of a module class
+      {"quantized", "ctorch\nQInt8Storage\n"},
+  };
+  for (const auto& replacement : replacements) {
+    const std::string broken = dir + "/" + replacement.first + ".pt";
+    const int edited =
+        copy_archive_editing(whole, broken, [&](const std::string& record, std::string& data) {
+          const size_t at = data.find("ctorch\n");
+          const size_t line_end = data.find('\n', at + 7);
+          if (record != "data.pkl" || at == std::string::npos || line_end == std::string::npos)
+            return false;
+          data.replace(at, line_end + 1 - at, replacement.second);
+          return true;
+        });
+    ASSERT_EQ(edited, 1) << "no torch global in data.pkl";
+    expect_model_error(broken, "loads a tensor storage that is not named by a 5-item tuple");
+  }
+}
+
 // A stored view that repeats elements (stride 0) passes the record checks, but every copy
 // of it (the fingerprint, the cast to float) would be as large as its shape: 2 GB here from
 // a 2-byte storage. Refused before anything allocates for it.

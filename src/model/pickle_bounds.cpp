@@ -102,15 +102,39 @@ uint64_t little_endian(const std::string& data, size_t at, int bytes) {
   return value;
 }
 
+// What the walk knows of a stack or memo item: enough to tell whether a persistent load
+// (BINPERSID) names a storage type. LibTorch reads the type as any integer on the stack and
+// divides by its element size: an integer 18 (the undefined type) stopped every command with
+// SIGFPE (found by the checkpoint fuzzer in CI).
+enum class Item : uint8_t {
+  kOther,
+  kStorageType,       // GLOBAL torch.<T>Storage, T a plain (not quantized) element type
+  kStorageReference,  // a 5-tuple whose second item is a kStorageType
+};
+
+// The storage classes torch.jit.save and torch.save write for plain element types
+// (c10::ScalarType's names). Quantized ones are left out: no CLIP checkpoint holds them,
+// and LibTorch builds their tensors by another path.
+bool is_plain_storage_class(const std::string& module, const std::string& name) {
+  static const char* const kTypes[] = {
+      "Byte",   "Char",        "Short",        "Int",           "Long", "Half",    "Float",
+      "Double", "ComplexHalf", "ComplexFloat", "ComplexDouble", "Bool", "BFloat16"};
+  if (module != "torch") return false;
+  for (const char* type : kTypes)
+    if (name == std::string(type) + "Storage") return true;
+  return false;
+}
+
 }  // namespace
 
 void check_pickle_bounds(const std::string& pickle, const std::string& path,
                          const std::string& record) {
   const size_t end = pickle.size();
   size_t at = 0;
-  uint64_t memo_entries = 0;    // memo indices stored so far: the next may be at most this
-  uint64_t depth = 0;           // items on the unpickler's stack
-  std::vector<uint64_t> marks;  // stack depths at each open MARK
+  std::vector<Item> stack;    // the unpickler's stack, one entry per item
+  std::vector<Item> memo;     // memo entries stored so far: the next may be at most size()
+  std::vector<size_t> marks;  // stack depths at each open MARK
+  std::vector<Item> taken;    // the items the current opcode takes
   const auto damaged = [&](size_t opcode_at, const std::string& what) {
     return ModelError(
         path, "",
@@ -122,6 +146,7 @@ void check_pickle_bounds(const std::string& pickle, const std::string& path,
     const Opcode opcode = opcode_of(code);
     if (!opcode.known) return;  // left to the unpickler to refuse
     const size_t argument_at = at;
+    std::string lines[2];  // kLine and kTwoLines: the text before each '\n'
     switch (opcode.argument) {
       case Argument::kNone:
         break;
@@ -136,6 +161,7 @@ void check_pickle_bounds(const std::string& pickle, const std::string& path,
           const size_t newline = pickle.find('\n', at);
           if (newline == std::string::npos)
             throw damaged(opcode_at, "has a text argument with no end of line");
+          lines[line] = pickle.substr(at, newline - at);
           at = newline + 1;
         }
         break;
@@ -152,47 +178,71 @@ void check_pickle_bounds(const std::string& pickle, const std::string& path,
       }
     }
 
-    // The stack and the marks.
+    // The stack and the marks: `taken` gets the items above the mark (kPopTo) or the top
+    // `pops` items, bottom first.
+    taken.clear();
     if (opcode.marks == Marks::kPush) {
-      marks.push_back(depth);
+      marks.push_back(stack.size());
     } else if (opcode.marks != Marks::kNone) {
       if (marks.empty()) throw damaged(opcode_at, "pops to a mark, but no mark is open");
-      const uint64_t mark = marks.back();
+      const size_t mark = marks.back();
       marks.pop_back();
-      if (mark > depth) throw damaged(opcode_at, "pops to a mark below items already taken");
+      if (mark > stack.size()) throw damaged(opcode_at, "pops to a mark below items already taken");
       if (opcode.marks == Marks::kPopToOntoItem && mark == 0)
         throw damaged(opcode_at, "adds items to a container, but the stack holds none");
-      depth = mark;
+      taken.assign(stack.begin() + static_cast<std::ptrdiff_t>(mark), stack.end());
+      stack.resize(mark);
     }
-    if (depth < static_cast<uint64_t>(opcode.pops))
-      throw damaged(opcode_at, "takes " + std::to_string(opcode.pops) + " items from a stack of " +
-                                   std::to_string(depth));
-    if (!marks.empty() && marks.back() > depth - opcode.pops)
+    const auto pops = static_cast<size_t>(opcode.pops);
+    if (stack.size() < pops)
+      throw damaged(opcode_at, "takes " + std::to_string(pops) + " items from a stack of " +
+                                   std::to_string(stack.size()));
+    if (!marks.empty() && marks.back() > stack.size() - pops)
       throw damaged(opcode_at, "takes items from below an open mark");
-    depth = depth - opcode.pops + opcode.pushes;
+    if (pops > 0) {
+      taken.assign(stack.end() - static_cast<std::ptrdiff_t>(pops), stack.end());
+      stack.resize(stack.size() - pops);
+    }
     if (code == '.') return;  // STOP
+    // PROTO other than 2: LibTorch refuses the pickle there ("Only Pickle protocol 2 is
+    // supported"), a clearer message than one about what follows.
+    if (code == 0x80 && static_cast<unsigned char>(pickle[argument_at]) != 2) return;
 
     // The memo: stores (BINPUT, LONG_BINPUT, PUT, MEMOIZE) and reads (BINGET, LONG_BINGET,
     // GET). Binary indices are little-endian, text ones decimal.
     const bool stores = code == 'q' || code == 'r' || code == 'p' || code == 0x94;
     const bool reads = code == 'h' || code == 'j' || code == 'g';
-    if (!stores && !reads) continue;
-    uint64_t index = memo_entries;
+    uint64_t index = memo.size();
     if (code == 'q' || code == 'r' || code == 'h' || code == 'j') {
       index = little_endian(pickle, argument_at, opcode.size);
     } else if (code == 'p' || code == 'g') {
-      const std::string text = pickle.substr(argument_at, at - 1 - argument_at);
+      const std::string& text = lines[0];
       const bool plain_index = !text.empty() && text.size() <= 18 &&
                                text.find_first_not_of("0123456789") == std::string::npos;
-      index = plain_index ? std::stoull(text) : memo_entries + 1;  // else refused below
+      index = plain_index ? std::stoull(text) : memo.size() + 1;  // else refused below
     }
-    if (reads && index >= memo_entries)
+    if (reads && index >= memo.size())
       throw damaged(opcode_at, "reads memo entry " + std::to_string(index) + " of only " +
-                                   std::to_string(memo_entries));
-    if (stores && index > memo_entries)
+                                   std::to_string(memo.size()));
+    if (stores && index > memo.size())
       throw damaged(opcode_at, "stores memo entry " + std::to_string(index) + " after only " +
-                                   std::to_string(memo_entries) + " entries");
-    if (stores && index == memo_entries) ++memo_entries;
+                                   std::to_string(memo.size()) + " entries");
+    if (stores && index == memo.size()) memo.push_back(Item::kOther);
+    if (stores) memo[index] = taken.back();  // PUT-like opcodes take and leave one item
+
+    // What the opcode leaves: copies for DUP, the memo's and PUT's items, storage types and
+    // references; anything else is kOther.
+    if (code == 'Q' && taken.back() != Item::kStorageReference)
+      throw damaged(opcode_at,
+                    "loads a tensor storage that is not named by a 5-item tuple whose second "
+                    "item is a torch.<Type>Storage class of a plain (not quantized) type");
+    Item left = Item::kOther;
+    if (code == '2' || stores) left = taken.back();
+    if (reads) left = memo[index];
+    if (code == 'c' && is_plain_storage_class(lines[0], lines[1])) left = Item::kStorageType;
+    if (code == 't' && taken.size() == 5 && taken[1] == Item::kStorageType)
+      left = Item::kStorageReference;
+    stack.insert(stack.end(), static_cast<size_t>(opcode.pushes), left);
   }
 }
 
