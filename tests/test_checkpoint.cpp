@@ -314,10 +314,10 @@ TEST(Checkpoint, StorageWithoutAStorageTypeIsRefused) {
     const std::string broken = dir + "/" + replacement.first + ".pt";
     const int edited =
         copy_archive_editing(whole, broken, [&](const std::string& record, std::string& data) {
-          const size_t at = data.find("ctorch\n");
-          const size_t line_end = data.find('\n', at + 7);
-          if (record != "data.pkl" || at == std::string::npos || line_end == std::string::npos)
-            return false;
+          const size_t at = record == "data.pkl" ? data.find("ctorch\n") : std::string::npos;
+          if (at == std::string::npos) return false;
+          const size_t line_end = data.find('\n', at + 7);  // the end of the class name's line
+          if (line_end == std::string::npos) return false;
           data.replace(at, line_end + 1 - at, replacement.second);
           return true;
         });
