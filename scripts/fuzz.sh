@@ -3,7 +3,8 @@
 # leak detection on) in their own build folder and runs each from seed corpora made from
 # tests/data. Prints one line per target: executions, seconds, executions per second, and
 # the corpus size. Exits 1 at the first crash, sanitizer report or leak (libFuzzer keeps the
-# input as crash-*, leak-* or timeout-* in the build folder's findings/).
+# input as crash-*, leak-* or timeout-* in the build folder's findings/, and the report
+# prints it, gzipped and base64-encoded, so that a CI log is enough to rebuild it).
 #
 #   scripts/fuzz.sh [--runs N | --seconds S] [--jobs J] [--build DIR] [TARGET...]
 #
@@ -95,6 +96,18 @@ done
 # (fuzz/lsan.supp says which); every other leak still fails the run.
 export LSAN_OPTIONS="suppressions=$root/fuzz/lsan.supp:print_suppressions=0"
 findings="$build/findings"
+
+# A CI machine's findings folder is gone with the machine: print each input libFuzzer kept
+# (gzip, then base64; at most 262,144 bytes, max_len's limit) so it can be rebuilt from the log.
+print_findings() {
+  local unit
+  { grep -oP 'Test unit written to \K\S+' "$1" || true; } | while read -r unit; do
+    [[ -f $unit ]] || continue
+    echo "fuzz: $unit ($(stat -c %s "$unit") bytes); rebuild it with: base64 -d | gunzip > FILE" >&2
+    gzip -9c "$unit" | base64 -w 100 >&2
+    echo "fuzz: end of $unit" >&2
+  done
+}
 mkdir -p "$findings"
 printf '%-14s %12s %9s %10s %8s\n' target executions seconds "exec/s" corpus
 for target in "${targets[@]}"; do
@@ -120,6 +133,7 @@ for target in "${targets[@]}"; do
       echo "fuzz_$target (job $job) failed; its report:" >&2
       grep -E "ERROR|SUMMARY|Test unit written|==[0-9]+==" "$findings/$target.$job.log" |
         head -20 >&2
+      print_findings "$findings/$target.$job.log"
     fi
   done
   [[ $failed == 0 ]] || exit 1
