@@ -4,9 +4,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -47,9 +50,31 @@ std::vector<nlohmann::json> parse_json_lines(const std::string& text) {
   return values;
 }
 
+namespace {
+
+fs::path process_scratch_root() {
+  return fs::temp_directory_path() / ("tagclip-test-" + std::to_string(::getpid()));
+}
+
+// At exit: every scratch folder of this process goes when all its tests passed (ctest runs
+// each test in a process of its own, so 400-odd folders, about 1 GB a suite run, would pile
+// up in the temp dir otherwise). A failed test's files stay for a look, and the path is said.
+void remove_scratch_root_if_passed() {
+  const fs::path root = process_scratch_root();
+  if (::testing::UnitTest::GetInstance()->Passed()) {
+    std::error_code ignored;
+    fs::remove_all(root, ignored);
+  } else {
+    std::fprintf(stderr, "test scratch files kept in %s\n", root.string().c_str());
+  }
+}
+
+}  // namespace
+
 std::string make_scratch_dir(const std::string& name) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("tagclip-test-" + std::to_string(::getpid())) / name;
+  static std::once_flag registered;
+  std::call_once(registered, [] { std::atexit(remove_scratch_root_if_passed); });
+  const fs::path dir = process_scratch_root() / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();

@@ -27,7 +27,9 @@ std::string read_all(const std::string& path);
 // One parsed JSON value per line of `text` (JSON Lines).
 std::vector<nlohmann::json> parse_json_lines(const std::string& text);
 
-// A fresh empty folder under the system temp dir, removed by the OS or the next run.
+// A fresh empty folder <temp dir>/tagclip-test-<pid>/<name>. The process removes its
+// tagclip-test-<pid> folder at exit when all its tests passed, and keeps it (saying where)
+// when one failed.
 std::string make_scratch_dir(const std::string& name);
 
 // The fidelity checkpoint: 12 vision blocks (width 128, 2 heads, patch 16, grid 14),
