@@ -225,10 +225,12 @@ def attention_locality_loss(probabilities, patch_objects):
 
 
 def contrastive_loss(model, images, offsets, labels, tokens, patch_labels=None,
-                     label_tokens=None, patch_weight=0.0):
+                     label_tokens=None, patch_weight=0.0, object_patch_weight=1.0):
     """CLIP's symmetric loss with every same-label pair as a match (soft targets). With
     `patch_weight` > 0, plus that weight times a patch term: each labelled patch feature
-    (TagCLIP's coarse-step features, dense()) classified against one caption per label."""
+    (TagCLIP's coarse-step features, dense()) classified against one caption per label.
+    `object_patch_weight` weighs patches labelled with an object against background ones
+    (most patches show background, so unweighted the term can favour it)."""
     if patch_weight > 0:
         image_features, patch_features = model.visual.dense(images, offsets)
     else:
@@ -245,9 +247,15 @@ def contrastive_loss(model, images, offsets, labels, tokens, patch_labels=None,
     if patch_weight > 0:
         label_features = F.normalize(model.encode_text(label_tokens), dim=-1)  # [L, E]
         patch_logits = scale * F.normalize(patch_features, dim=-1) @ label_features.t()
+        # Per-label weights [L]: objects first, then background kinds (LABELS). Passed only
+        # when they differ from 1, so that earlier recipes reproduce bit for bit.
+        class_weight = None
+        if object_patch_weight != 1.0:
+            class_weight = torch.ones(label_features.shape[0])
+            class_weight[:len(draw_shapes.CLASSES)] = object_patch_weight
         loss = loss + patch_weight * F.cross_entropy(
             patch_logits.reshape(-1, label_features.shape[0]), patch_labels.reshape(-1),
-            ignore_index=-100)
+            weight=class_weight, ignore_index=-100)
     return loss, accuracy
 
 
@@ -351,6 +359,9 @@ def main():
     parser.add_argument("--batch-224", type=int, default=24)
     parser.add_argument("--patch-loss-weight", type=float, default=1.0,
                         help="weight of the patch term (0: CLIP's loss alone)")
+    parser.add_argument("--object-patch-weight", type=float, default=1.0,
+                        help="weight of object patches against background patches in the "
+                             "patch term (1: all alike)")
     parser.add_argument("--extra-object-chance", type=float, default=0.0,
                         help="share of object scenes that get 1-2 smaller, unmentioned objects "
                              "of other classes (0: one object per image)")
@@ -429,7 +440,8 @@ def main():
         if recorder:
             recorder.probabilities.clear()
         loss, accuracy = contrastive_loss(model, images, offsets, labels, tokens, patch_labels,
-                                          label_tokens, args.patch_loss_weight)
+                                          label_tokens, args.patch_loss_weight,
+                                          args.object_patch_weight)
         attention_loss = None
         if recorder:
             attention_loss = attention_locality_loss(recorder.probabilities, patch_objects)
