@@ -32,7 +32,9 @@ meaning after 400 million captions; in a 40-minute model only this term asks the
 what they show, and TagCLIP's local stages read exactly those features.
 
 Reproducible: the seed fixes the initial weights and every drawn pixel (each step draws
-from its own generator); numbers match exactly for the same --threads.
+from its own generator); with --threads 1 a rerun gives the same weights bit for bit. With 2
+threads it does not: two 6-step runs differed in the loss's fifth significant digit and in
+most tensors (threaded reductions, most likely, summing in an order that varies).
 """
 import argparse
 import json
@@ -347,7 +349,8 @@ def main():
     parser.add_argument("--weight-decay", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1,
-                        help="LibTorch threads (1 is fastest on a busy 2-core machine)")
+                        help="LibTorch threads (1 is fastest on a busy 2-core machine, and the "
+                             "only count that reproduces bit for bit)")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--vision-width", type=int, default=64)
