@@ -226,6 +226,26 @@ def attention_locality_loss(probabilities, patch_objects):
     return torch.stack(losses).mean()
 
 
+def background_attention_loss(probabilities, patch_objects):
+    """How much attention each background patch gives to object patches, in the same blocks:
+    -log(background / all patches) averaged over the background patches of scenes that show
+    an object. DMAR's first refinement averages a patch's coarse scores over the patches it
+    attends to; a background patch that attends to background averages away one patch's
+    mistaken class (a clutter stroke read as a spiral) instead of passing it on whole.
+    `patch_objects` [B, N]: -1 on background (no object covers half the patch)."""
+    background = patch_objects < 0  # [B, N]
+    rows = background & (~background).any(1, keepdim=True)  # background of scenes with objects
+    if not rows.any():
+        return probabilities[0].new_zeros(())
+    losses = []
+    for block_probabilities in probabilities:
+        patch_to_patch = block_probabilities.mean(1)[:, 1:, 1:]  # [B, N, N], heads averaged
+        background_mass = (patch_to_patch * background.unsqueeze(1)).sum(2)  # [B, N]
+        ratio = background_mass / (patch_to_patch.sum(2) + 1e-8)
+        losses.append(-(ratio[rows] + 1e-6).log().mean())
+    return torch.stack(losses).mean()
+
+
 def contrastive_loss(model, images, offsets, labels, tokens, patch_labels=None,
                      label_tokens=None, patch_weight=0.0, object_patch_weight=1.0):
     """CLIP's symmetric loss with every same-label pair as a match (soft targets). With
@@ -375,6 +395,9 @@ def main():
     parser.add_argument("--attention-weight", type=float, default=0.0,
                         help="weight of the attention-locality term (0: none); needs scenes "
                              "with several objects (--extra-object-chance)")
+    parser.add_argument("--background-attention-weight", type=float, default=0.0,
+                        help="weight of a term keeping background patches from attending to "
+                             "object patches in the same blocks (0: none)")
     parser.add_argument("--attention-blocks", type=int, nargs="+", default=[-4, -3, -2],
                         help="blocks the attention term shapes, negative from the end "
                              "(default: the ones tagclip's DMAR reads)")
@@ -395,7 +418,8 @@ def main():
     if args.vision_layers - 1 in attention_blocks:
         parser.error("--attention-blocks: the last block attends to itself alone in tagclip's "
                      "coarse step; pick blocks before it")
-    recorder = AttentionRecorder(model, attention_blocks) if args.attention_weight > 0 else None
+    recorder = (AttentionRecorder(model, attention_blocks)
+                if args.attention_weight > 0 or args.background_attention_weight > 0 else None)
     sizes = dict(p112=0.6, p160=0.25, batch_112=args.batch_112, batch_160=args.batch_160,
                  batch_224=args.batch_224, final_fraction=args.final_fraction)
 
@@ -445,10 +469,13 @@ def main():
         loss, accuracy = contrastive_loss(model, images, offsets, labels, tokens, patch_labels,
                                           label_tokens, args.patch_loss_weight,
                                           args.object_patch_weight)
-        attention_loss = None
-        if recorder:
+        attention_loss = background_loss = None
+        if args.attention_weight > 0:
             attention_loss = attention_locality_loss(recorder.probabilities, patch_objects)
             loss = loss + args.attention_weight * attention_loss
+        if args.background_attention_weight > 0:
+            background_loss = background_attention_loss(recorder.probabilities, patch_objects)
+            loss = loss + args.background_attention_weight * background_loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -461,6 +488,8 @@ def main():
                   "elapsed_s": round(time.time() - began, 1)}
         if attention_loss is not None:
             record["attention_loss"] = round(float(attention_loss), 4)
+        if background_loss is not None:
+            record["background_attention_loss"] = round(float(background_loss), 4)
         if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
             record.update(evaluate(model, bpe, args.seed))
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
