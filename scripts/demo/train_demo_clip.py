@@ -203,6 +203,20 @@ class AttentionRecorder:
             handle.remove()
 
 
+def mean_negative_log_share(probabilities, rows, share):
+    """The two attention terms' common form: for each block's probabilities [B, H, T, T],
+    average the heads and drop the class token (patch to patch, [B, N, N]), let `share` map
+    that to each patch's share of attention that went where it should [B, N], and average
+    -log(share) over the patches `rows` [B, N] picks; then average over the blocks."""
+    if not rows.any():
+        return probabilities[0].new_zeros(())
+    losses = []
+    for block_probabilities in probabilities:
+        patch_to_patch = block_probabilities.mean(1)[:, 1:, 1:]  # [B, N, N], heads averaged
+        losses.append(-(share(patch_to_patch)[rows] + 1e-6).log().mean())
+    return torch.stack(losses).mean()
+
+
 def attention_locality_loss(probabilities, patch_objects):
     """How much attention each object patch gives to other objects' patches, in the blocks
     DMAR reads (`probabilities`: one [B, H, T, T] per block): -log(same / (same + other))
@@ -214,16 +228,13 @@ def attention_locality_loss(probabilities, patch_objects):
     other = on_object.unsqueeze(2) & on_object.unsqueeze(1) & ~same
     same = same & on_object.unsqueeze(2)
     rows = on_object & other.any(2)  # object patches that have another object to avoid
-    if not rows.any():
-        return probabilities[0].new_zeros(())
-    losses = []
-    for block_probabilities in probabilities:
-        patch_to_patch = block_probabilities.mean(1)[:, 1:, 1:]  # [B, N, N], heads averaged
+
+    def same_object_share(patch_to_patch):
         same_mass = (patch_to_patch * same).sum(2)
         other_mass = (patch_to_patch * other).sum(2)
-        ratio = same_mass / (same_mass + other_mass + 1e-8)
-        losses.append(-(ratio[rows] + 1e-6).log().mean())
-    return torch.stack(losses).mean()
+        return same_mass / (same_mass + other_mass + 1e-8)
+
+    return mean_negative_log_share(probabilities, rows, same_object_share)
 
 
 def background_attention_loss(probabilities, patch_objects):
@@ -235,15 +246,12 @@ def background_attention_loss(probabilities, patch_objects):
     `patch_objects` [B, N]: -1 on background (no object covers half the patch)."""
     background = patch_objects < 0  # [B, N]
     rows = background & (~background).any(1, keepdim=True)  # background of scenes with objects
-    if not rows.any():
-        return probabilities[0].new_zeros(())
-    losses = []
-    for block_probabilities in probabilities:
-        patch_to_patch = block_probabilities.mean(1)[:, 1:, 1:]  # [B, N, N], heads averaged
+
+    def background_share(patch_to_patch):
         background_mass = (patch_to_patch * background.unsqueeze(1)).sum(2)  # [B, N]
-        ratio = background_mass / (patch_to_patch.sum(2) + 1e-8)
-        losses.append(-(ratio[rows] + 1e-6).log().mean())
-    return torch.stack(losses).mean()
+        return background_mass / (patch_to_patch.sum(2) + 1e-8)
+
+    return mean_negative_log_share(probabilities, rows, background_share)
 
 
 def contrastive_loss(model, images, offsets, labels, tokens, patch_labels=None,
