@@ -185,10 +185,18 @@ class AttentionRecorder:
     softmax(q k^T / sqrt(d)) from the attention's input, as Attention.forward does; remove()
     before export, or TorchScript would compile the hooks into the archive."""
 
-    def __init__(self, model, blocks):
+    def __init__(self, model, blocks, keep_log=False):
         self.probabilities = []
+        # log_softmax of the same scores [B, H, T, T], kept only for the spread term: the
+        # log of a probability that underflows is -inf, while log_softmax stays exact.
+        self.log_probabilities = []
+        self.keep_log = keep_log
         resblocks = model.visual.transformer.resblocks
         self.handles = [resblocks[i].attn.register_forward_hook(self.record) for i in blocks]
+
+    def clear(self):
+        self.probabilities.clear()
+        self.log_probabilities.clear()
 
     def record(self, attn, inputs, output):
         h = inputs[0]  # ln_1(x) [B, T, W]
@@ -196,7 +204,10 @@ class AttentionRecorder:
         qkv = F.linear(h, attn.in_proj_weight, attn.in_proj_bias)
         q, k, _ = qkv.view(b, t, 3, attn.heads, w // attn.heads).permute(2, 0, 3, 1, 4)
         scale = float(w // attn.heads) ** -0.5
-        self.probabilities.append((torch.matmul(q, k.transpose(-2, -1)) * scale).softmax(-1))
+        scores = torch.matmul(q, k.transpose(-2, -1)) * scale
+        self.probabilities.append(scores.softmax(-1))
+        if self.keep_log:
+            self.log_probabilities.append(scores.log_softmax(-1))
 
     def remove(self):
         for handle in self.handles:
@@ -252,6 +263,33 @@ def background_attention_loss(probabilities, patch_objects):
         return background_mass / (patch_to_patch.sum(2) + 1e-8)
 
     return mean_negative_log_share(probabilities, rows, background_share)
+
+
+def attention_spread_loss(log_probabilities, patch_objects):
+    """How far each patch's attention is from spreading evenly over its own region, in the
+    blocks DMAR reads (`log_probabilities`: one log_softmax [B, H, T, T] per block): the
+    KL divergence from the uniform distribution over the region's patches to the patch's
+    head-averaged attention, averaged over object patches and over background patches
+    (each half counts alike; background patches outnumber object ones), then over blocks.
+    A region is one object's patches, or all background patches (`patch_objects` [B, N]:
+    object index, -1 on background). Zero only when every patch attends to its region's
+    patches alone, all alike. DMAR's first refinement averages the coarse scores over the
+    patches each patch attends to: attention spread over the region averages a clutter
+    patch's stray class away on background and pools an object's evidence over all of it;
+    a patch attending to itself alone (which the locality terms allow) does neither."""
+    same = patch_objects.unsqueeze(2) == patch_objects.unsqueeze(1)  # [B, N, N]
+    count = same.sum(2).float()  # [B, N], region size (>= 1: the patch itself)
+    on_object = patch_objects >= 0
+    groups = [rows for rows in (on_object, ~on_object) if rows.any()]
+    losses = []
+    for block in log_probabilities:
+        heads = block.shape[1]
+        # log of the head-averaged probabilities, patch to patch: [B, N, N]
+        log_attention = (torch.logsumexp(block, 1) - math.log(heads))[:, 1:, 1:]
+        mean_log = (log_attention * same).sum(2) / count  # [B, N]
+        divergence = -count.log() - mean_log  # KL(uniform over region || attention row)
+        losses.append(torch.stack([divergence[rows].mean() for rows in groups]).mean())
+    return torch.stack(losses).mean()
 
 
 def contrastive_loss(model, images, offsets, labels, tokens, patch_labels=None,
@@ -406,6 +444,10 @@ def main():
     parser.add_argument("--background-attention-weight", type=float, default=0.0,
                         help="weight of a term keeping background patches from attending to "
                              "object patches in the same blocks (0: none)")
+    parser.add_argument("--attention-spread-weight", type=float, default=0.0,
+                        help="weight of a term making each patch spread its attention evenly "
+                             "over its own object's patches, or over the background's, in "
+                             "the same blocks (0: none)")
     parser.add_argument("--attention-blocks", type=int, nargs="+", default=[-4, -3, -2],
                         help="blocks the attention term shapes, negative from the end "
                              "(default: the ones tagclip's DMAR reads)")
@@ -426,8 +468,9 @@ def main():
     if args.vision_layers - 1 in attention_blocks:
         parser.error("--attention-blocks: the last block attends to itself alone in tagclip's "
                      "coarse step; pick blocks before it")
-    recorder = (AttentionRecorder(model, attention_blocks)
-                if args.attention_weight > 0 or args.background_attention_weight > 0 else None)
+    recorder = (AttentionRecorder(model, attention_blocks, args.attention_spread_weight > 0)
+                if args.attention_weight > 0 or args.background_attention_weight > 0
+                or args.attention_spread_weight > 0 else None)
     sizes = dict(p112=0.6, p160=0.25, batch_112=args.batch_112, batch_160=args.batch_160,
                  batch_224=args.batch_224, final_fraction=args.final_fraction)
 
@@ -473,17 +516,20 @@ def main():
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, args.steps, args.lr, warmup)
         if recorder:
-            recorder.probabilities.clear()
+            recorder.clear()
         loss, accuracy = contrastive_loss(model, images, offsets, labels, tokens, patch_labels,
                                           label_tokens, args.patch_loss_weight,
                                           args.object_patch_weight)
-        attention_loss = background_loss = None
+        attention_loss = background_loss = spread_loss = None
         if args.attention_weight > 0:
             attention_loss = attention_locality_loss(recorder.probabilities, patch_objects)
             loss = loss + args.attention_weight * attention_loss
         if args.background_attention_weight > 0:
             background_loss = background_attention_loss(recorder.probabilities, patch_objects)
             loss = loss + args.background_attention_weight * background_loss
+        if args.attention_spread_weight > 0:
+            spread_loss = attention_spread_loss(recorder.log_probabilities, patch_objects)
+            loss = loss + args.attention_spread_weight * spread_loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -498,6 +544,8 @@ def main():
             record["attention_loss"] = round(float(attention_loss), 4)
         if background_loss is not None:
             record["background_attention_loss"] = round(float(background_loss), 4)
+        if spread_loss is not None:
+            record["attention_spread_loss"] = round(float(spread_loss), 4)
         if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
             record.update(evaluate(model, bpe, args.seed))
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
