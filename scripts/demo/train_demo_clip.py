@@ -265,7 +265,7 @@ def background_attention_loss(probabilities, patch_objects):
     return mean_negative_log_share(probabilities, rows, background_share)
 
 
-def attention_spread_loss(log_probabilities, patch_objects):
+def attention_spread_loss(log_probabilities, patch_objects, background_radius=0):
     """How far each patch's attention is from spreading evenly over its own region, in the
     blocks DMAR reads (`log_probabilities`: one log_softmax [B, H, T, T] per block): the
     KL divergence from the uniform distribution over the region's patches to the patch's
@@ -276,8 +276,19 @@ def attention_spread_loss(log_probabilities, patch_objects):
     patches alone, all alike. DMAR's first refinement averages the coarse scores over the
     patches each patch attends to: attention spread over the region averages a clutter
     patch's stray class away on background and pools an object's evidence over all of it;
-    a patch attending to itself alone (which the locality terms allow) does neither."""
+    a patch attending to itself alone (which the locality terms allow) does neither.
+    `background_radius` R > 0 narrows a background patch's region to the background
+    patches at most R rows and R columns away: CLIP-ES's affinity (two hops of these
+    blocks' attention) spreads a class map's stray background values over the whole
+    background when its attention covers all of it, where real CLIP's fades with distance."""
     same = patch_objects.unsqueeze(2) == patch_objects.unsqueeze(1)  # [B, N, N]
+    if background_radius > 0:
+        side = math.isqrt(patch_objects.shape[1])  # square windows: g x g patches
+        row, column = torch.arange(side * side) // side, torch.arange(side * side) % side
+        near = torch.maximum((row.view(-1, 1) - row.view(1, -1)).abs(),
+                             (column.view(-1, 1) - column.view(1, -1)).abs()) <= background_radius
+        on_background = (patch_objects < 0).unsqueeze(2)  # [B, N, 1]: rows to narrow
+        same = same & (near.unsqueeze(0) | ~on_background)
     count = same.sum(2).float()  # [B, N], region size (>= 1: the patch itself)
     on_object = patch_objects >= 0
     groups = [rows for rows in (on_object, ~on_object) if rows.any()]
@@ -448,6 +459,10 @@ def main():
                         help="weight of a term making each patch spread its attention evenly "
                              "over its own object's patches, or over the background's, in "
                              "the same blocks (0: none)")
+    parser.add_argument("--spread-background-radius", type=int, default=0,
+                        help="with --attention-spread-weight: a background patch spreads its "
+                             "attention over the background patches at most this many rows "
+                             "and columns away (0: over all the background)")
     parser.add_argument("--attention-blocks", type=int, nargs="+", default=[-4, -3, -2],
                         help="blocks the attention term shapes, negative from the end "
                              "(default: the ones tagclip's DMAR reads)")
@@ -528,7 +543,8 @@ def main():
             background_loss = background_attention_loss(recorder.probabilities, patch_objects)
             loss = loss + args.background_attention_weight * background_loss
         if args.attention_spread_weight > 0:
-            spread_loss = attention_spread_loss(recorder.log_probabilities, patch_objects)
+            spread_loss = attention_spread_loss(recorder.log_probabilities, patch_objects,
+                                                args.spread_background_radius)
             loss = loss + args.attention_spread_weight * spread_loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
