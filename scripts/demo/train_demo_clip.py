@@ -185,11 +185,13 @@ class AttentionRecorder:
     softmax(q k^T / sqrt(d)) from the attention's input, as Attention.forward does; remove()
     before export, or TorchScript would compile the hooks into the archive."""
 
-    def __init__(self, model, blocks, keep_log=False):
+    def __init__(self, model, blocks, keep_probabilities=True, keep_log=False):
         self.probabilities = []
-        # log_softmax of the same scores [B, H, T, T], kept only for the spread term: the
-        # log of a probability that underflows is -inf, while log_softmax stays exact.
+        # log_softmax of the same scores [B, H, T, T], for the spread term: the log of a
+        # probability that underflows is -inf, while log_softmax stays exact. Each list is
+        # filled only when a term reads it.
         self.log_probabilities = []
+        self.keep_probabilities = keep_probabilities
         self.keep_log = keep_log
         resblocks = model.visual.transformer.resblocks
         self.handles = [resblocks[i].attn.register_forward_hook(self.record) for i in blocks]
@@ -205,7 +207,8 @@ class AttentionRecorder:
         q, k, _ = qkv.view(b, t, 3, attn.heads, w // attn.heads).permute(2, 0, 3, 1, 4)
         scale = float(w // attn.heads) ** -0.5
         scores = torch.matmul(q, k.transpose(-2, -1)) * scale
-        self.probabilities.append(scores.softmax(-1))
+        if self.keep_probabilities:
+            self.probabilities.append(scores.softmax(-1))
         if self.keep_log:
             self.log_probabilities.append(scores.log_softmax(-1))
 
@@ -483,9 +486,22 @@ def main():
     if args.vision_layers - 1 in attention_blocks:
         parser.error("--attention-blocks: the last block attends to itself alone in tagclip's "
                      "coarse step; pick blocks before it")
-    recorder = (AttentionRecorder(model, attention_blocks, args.attention_spread_weight > 0)
-                if args.attention_weight > 0 or args.background_attention_weight > 0
-                or args.attention_spread_weight > 0 else None)
+    # The attention terms: (weight, log key, loss from the recorder's lists and the step's
+    # patch objects), added to the loss in this order.
+    attention_terms = [
+        (args.attention_weight, "attention_loss",
+         lambda recorded, objects: attention_locality_loss(recorded.probabilities, objects)),
+        (args.background_attention_weight, "background_attention_loss",
+         lambda recorded, objects: background_attention_loss(recorded.probabilities, objects)),
+        (args.attention_spread_weight, "attention_spread_loss",
+         lambda recorded, objects: attention_spread_loss(recorded.log_probabilities, objects,
+                                                         args.spread_background_radius)),
+    ]
+    attention_terms = [term for term in attention_terms if term[0] > 0]
+    recorder = (AttentionRecorder(
+        model, attention_blocks,
+        keep_probabilities=args.attention_weight > 0 or args.background_attention_weight > 0,
+        keep_log=args.attention_spread_weight > 0) if attention_terms else None)
     sizes = dict(p112=0.6, p160=0.25, batch_112=args.batch_112, batch_160=args.batch_160,
                  batch_224=args.batch_224, final_fraction=args.final_fraction)
 
@@ -535,17 +551,10 @@ def main():
         loss, accuracy = contrastive_loss(model, images, offsets, labels, tokens, patch_labels,
                                           label_tokens, args.patch_loss_weight,
                                           args.object_patch_weight)
-        attention_loss = background_loss = spread_loss = None
-        if args.attention_weight > 0:
-            attention_loss = attention_locality_loss(recorder.probabilities, patch_objects)
-            loss = loss + args.attention_weight * attention_loss
-        if args.background_attention_weight > 0:
-            background_loss = background_attention_loss(recorder.probabilities, patch_objects)
-            loss = loss + args.background_attention_weight * background_loss
-        if args.attention_spread_weight > 0:
-            spread_loss = attention_spread_loss(recorder.log_probabilities, patch_objects,
-                                                args.spread_background_radius)
-            loss = loss + args.attention_spread_weight * spread_loss
+        term_values = {}
+        for weight, key, term in attention_terms:
+            term_values[key] = term(recorder, patch_objects)
+            loss = loss + weight * term_values[key]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -556,12 +565,7 @@ def main():
                   "smoothed": round(smoothed, 4), "batch_accuracy": round(float(accuracy), 3),
                   "logit_scale": round(float(model.logit_scale.exp()), 2),
                   "elapsed_s": round(time.time() - began, 1)}
-        if attention_loss is not None:
-            record["attention_loss"] = round(float(attention_loss), 4)
-        if background_loss is not None:
-            record["background_attention_loss"] = round(float(background_loss), 4)
-        if spread_loss is not None:
-            record["attention_spread_loss"] = round(float(spread_loss), 4)
+        record.update({key: round(float(value), 4) for key, value in term_values.items()})
         if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
             record.update(evaluate(model, bpe, args.seed))
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
