@@ -7,6 +7,9 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "test_support.h"
 
@@ -34,7 +37,8 @@ TEST(TagSamples, TagsEverySampleImageAndDrawsItsHeatMaps) {
             std::string::npos)
       << result.err;
 
-  // "samples/synthetic/01_heart_diamond.jpg heart (0.229)": one line per image, a tag or more.
+  // One line per image, a tag or more:
+  // "samples/synthetic/01_heart_diamond.jpg heart (0.125),square (0.069)".
   const std::set<std::string> images = stems_in(samples);
   std::set<std::string> printed;
   std::istringstream lines(result.out);
@@ -50,24 +54,31 @@ TEST(TagSamples, TagsEverySampleImageAndDrawsItsHeatMaps) {
   ASSERT_TRUE(fs::exists(out + "/samples-tags.jsonl"));
   if (real_model) return;  // ViT-B/16's tags on the photos were never run here
 
-  // What the committed demo CLIP says of each scene (README "The demo CLIP"): one tag each,
-  // right for scenes 1, 4 and 5. Scores within 0.005 of those measured on the project's machine.
-  const std::map<std::string, std::pair<std::string, double>> expected = {
-      {"01_heart_diamond", {"heart", 0.229}},
-      {"02_star_cross_four", {"flower", 0.694}},
-      {"03_four_heart_seven_circle", {"flower", 0.496}},
-      {"04_arrow_bolt", {"arrow", 0.553}},
-      {"05_spiral_four_triangle", {"four", 0.666}},
-      {"06_cross_diamond_seven_triangle", {"four", 0.386}}};
+  // What the committed demo CLIP says of each scene, best tag first (README "The demo CLIP and
+  // the ablation"): 9 of the 18 drawn objects, and 6 false tags (square, flower, ring, hexagon,
+  // four, moon). Scores within 0.005 of those measured on the project's machine.
+  using Tags = std::vector<std::pair<std::string, double>>;
+  const std::map<std::string, Tags> expected = {
+      {"01_heart_diamond", {{"heart", 0.126}, {"square", 0.069}}},
+      {"02_star_cross_four",
+       {{"flower", 0.233}, {"cross", 0.166}, {"star", 0.129}, {"ring", 0.121}}},
+      {"03_four_heart_seven_circle", {{"four", 0.451}, {"hexagon", 0.399}}},
+      {"04_arrow_bolt", {{"bolt", 0.214}, {"arrow", 0.197}}},
+      {"05_spiral_four_triangle", {{"four", 0.714}}},
+      {"06_cross_diamond_seven_triangle",
+       {{"diamond", 0.279}, {"four", 0.233}, {"triangle", 0.178}, {"moon", 0.164}}}};
   const auto records = testing::parse_json_lines(testing::read_all(out + "/samples-tags.jsonl"));
   ASSERT_EQ(records.size(), expected.size());
   for (const auto& record : records) {
     const std::string stem = fs::path(record["image"].get<std::string>()).stem();
     SCOPED_TRACE(stem);
     ASSERT_EQ(expected.count(stem), 1u);
-    ASSERT_EQ(record["tags"].size(), 1u) << record["tags"];
-    EXPECT_EQ(record["tags"][0]["label"], expected.at(stem).first);
-    EXPECT_NEAR(record["tags"][0]["score"].get<double>(), expected.at(stem).second, 0.005);
+    const Tags& tags = expected.at(stem);
+    ASSERT_EQ(record["tags"].size(), tags.size()) << record["tags"];
+    for (size_t i = 0; i < tags.size(); ++i) {
+      EXPECT_EQ(record["tags"][i]["label"], tags[i].first) << "tag " << i;
+      EXPECT_NEAR(record["tags"][i]["score"].get<double>(), tags[i].second, 0.005) << "tag " << i;
+    }
   }
 }
 

@@ -28,7 +28,7 @@ count as matches (several images of one class share a batch), as soft targets; p
 patch term (--patch-loss-weight, default 1): each patch feature computed as TagCLIP's coarse
 step computes it is classified against one caption per label (the object where it covers
 the patch, the background kind where nothing does). Real CLIP's patch tokens carry
-meaning after 400 million captions; in a 40-minute model only this term asks them to name
+meaning after 400 million captions; in a model trained for an hour only this term asks them to name
 what they show, and TagCLIP's local stages read exactly those features.
 
 Reproducible: the seed fixes the initial weights and every drawn pixel (each step draws
