@@ -28,8 +28,8 @@ count as matches (several images of one class share a batch), as soft targets; p
 patch term (--patch-loss-weight, default 1): each patch feature computed as TagCLIP's coarse
 step computes it is classified against one caption per label (the object where it covers
 the patch, the background kind where nothing does). Real CLIP's patch tokens carry
-meaning after 400 million captions; in a model trained for an hour only this term asks them to name
-what they show, and TagCLIP's local stages read exactly those features.
+meaning after 400 million captions; in a model trained for an hour only this term asks
+them to name what they show, and TagCLIP's local stages read exactly those features.
 
 Reproducible: the seed fixes the initial weights and every drawn pixel (each step draws
 from its own generator); with --threads 1 a rerun gives the same weights bit for bit. With 2
@@ -185,14 +185,13 @@ class AttentionRecorder:
     softmax(q k^T / sqrt(d)) from the attention's input, as Attention.forward does; remove()
     before export, or TorchScript would compile the hooks into the archive."""
 
-    def __init__(self, model, blocks, keep_probabilities=True, keep_log=False):
+    def __init__(self, model, blocks, kept=("probabilities",)):
         self.probabilities = []
         # log_softmax of the same scores [B, H, T, T], for the spread term: the log of a
-        # probability that underflows is -inf, while log_softmax stays exact. Each list is
-        # filled only when a term reads it.
+        # probability that underflows is -inf, while log_softmax stays exact.
         self.log_probabilities = []
-        self.keep_probabilities = keep_probabilities
-        self.keep_log = keep_log
+        # The names of the lists above that a term reads; only those are filled.
+        self.kept = set(kept)
         resblocks = model.visual.transformer.resblocks
         self.handles = [resblocks[i].attn.register_forward_hook(self.record) for i in blocks]
 
@@ -207,9 +206,9 @@ class AttentionRecorder:
         q, k, _ = qkv.view(b, t, 3, attn.heads, w // attn.heads).permute(2, 0, 3, 1, 4)
         scale = float(w // attn.heads) ** -0.5
         scores = torch.matmul(q, k.transpose(-2, -1)) * scale
-        if self.keep_probabilities:
+        if "probabilities" in self.kept:
             self.probabilities.append(scores.softmax(-1))
-        if self.keep_log:
+        if "log_probabilities" in self.kept:
             self.log_probabilities.append(scores.log_softmax(-1))
 
     def remove(self):
@@ -486,22 +485,20 @@ def main():
     if args.vision_layers - 1 in attention_blocks:
         parser.error("--attention-blocks: the last block attends to itself alone in tagclip's "
                      "coarse step; pick blocks before it")
-    # The attention terms: (weight, log key, loss from the recorder's lists and the step's
-    # patch objects), added to the loss in this order.
+    # The attention terms: (weight, log key, the recorder's list it reads, loss from that list
+    # and the step's patch objects), added to the loss in this order.
     attention_terms = [
-        (args.attention_weight, "attention_loss",
-         lambda recorded, objects: attention_locality_loss(recorded.probabilities, objects)),
-        (args.background_attention_weight, "background_attention_loss",
-         lambda recorded, objects: background_attention_loss(recorded.probabilities, objects)),
-        (args.attention_spread_weight, "attention_spread_loss",
-         lambda recorded, objects: attention_spread_loss(recorded.log_probabilities, objects,
-                                                         args.spread_background_radius)),
+        (args.attention_weight, "attention_loss", "probabilities", attention_locality_loss),
+        (args.background_attention_weight, "background_attention_loss", "probabilities",
+         background_attention_loss),
+        (args.attention_spread_weight, "attention_spread_loss", "log_probabilities",
+         lambda log_attention, objects: attention_spread_loss(log_attention, objects,
+                                                              args.spread_background_radius)),
     ]
     attention_terms = [term for term in attention_terms if term[0] > 0]
-    recorder = (AttentionRecorder(
-        model, attention_blocks,
-        keep_probabilities=args.attention_weight > 0 or args.background_attention_weight > 0,
-        keep_log=args.attention_spread_weight > 0) if attention_terms else None)
+    recorder = (AttentionRecorder(model, attention_blocks,
+                                  kept=[source for _, _, source, _ in attention_terms])
+                if attention_terms else None)
     sizes = dict(p112=0.6, p160=0.25, batch_112=args.batch_112, batch_160=args.batch_160,
                  batch_224=args.batch_224, final_fraction=args.final_fraction)
 
@@ -552,8 +549,8 @@ def main():
                                           label_tokens, args.patch_loss_weight,
                                           args.object_patch_weight)
         term_values = {}
-        for weight, key, term in attention_terms:
-            term_values[key] = term(recorder, patch_objects)
+        for weight, key, source, term in attention_terms:
+            term_values[key] = term(getattr(recorder, source), patch_objects)
             loss = loss + weight * term_values[key]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
