@@ -76,7 +76,8 @@ TEST(Precision, BFloat16VisionTowerStaysCloseToFloat32) {
 // precision: TagCLIP's candidates pass a threshold, so when a bf16 rounding moves one class
 // across it, the reidentified scores of that image jump (up to 0.34 on one of the 200
 // images). A real loss of precision moves every image's scores, and the median with them
-// (README "Speed": bf16 attention products moved the demo model's scores 5 to 8 times further).
+// (README "Speed": bf16 attention products moved the previous demo model's scores 5 to 8
+// times further).
 TEST(Precision, BFloat16KeepsTheDemoModelsTags) {
   auto config_for = [](Precision precision) {
     TaggerConfig config;
