@@ -14,6 +14,7 @@
 #include "tagclip/pipeline/clip_es_cams.h"
 #include "tagclip/segment/cam_to_mask.h"
 #include "tagclip/segment/crf_mask.h"
+#include "tagclip/segment/cv2_imread.h"
 
 namespace tagclip {
 namespace {
@@ -148,7 +149,7 @@ SegmentedImage Segmenter::segment_decoded_file(const cv::Mat& rgb8,
                                                const std::vector<int64_t>& labels,
                                                const std::string& path) const {
   // The authors' CRF reads the file with cv2.imread: BGR, EXIF orientation applied.
-  const cv::Mat crf_bgr = state_->config.crf ? cv::imread(path, cv::IMREAD_COLOR) : cv::Mat();
+  const cv::Mat crf_bgr = state_->config.crf ? cv2_imread(path, cv::IMREAD_COLOR) : cv::Mat();
   return segment_image(rgb8, labels, path, crf_bgr);
 }
 

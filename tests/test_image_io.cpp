@@ -5,15 +5,18 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <opencv2/imgcodecs.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tagclip/errors.h"
 #include "tagclip/io/image_io.h"
+#include "tagclip/segment/cv2_imread.h"
 #include "test_support.h"
 
 namespace tagclip {
@@ -165,6 +168,78 @@ TEST(DecodeImageErrors, TruncatedJpeg) {
 
 TEST(DecodeImageErrors, TextFileWithImageExtension) {
   expect_image_error(image_path("not_an_image.png"), "not a recognised image format");
+}
+
+// A fuzzer-found file (tests/data/fuzz/image_decode): DICOM's "DICM" at byte 128 sent it to
+// OpenCV's GDCM decoder, which failed an assertion and aborted the whole process.
+TEST(DecodeImageErrors, FuzzerFindingsAreImageErrors) {
+  const std::string folder = data_path("fuzz/image_decode");
+  int inputs = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    ++inputs;
+    expect_image_error(entry.path(), "not a recognised image format");
+  }
+  EXPECT_GT(inputs, 0);
+}
+
+// Formats OpenCV decodes but tagclip does not read are refused by signature, before any
+// decoder sees them; the formats it reads still decode.
+TEST(DecodeImageErrors, OnlyTheListedFormatsReachADecoder) {
+  cv::Mat colour(23, 37, CV_8UC3);
+  cv::randu(colour, 0, 256);
+  cv::Mat unit_floats;
+  colour.convertTo(unit_floats, CV_32FC3, 1.0 / 255);
+  const std::string dir = make_scratch_dir("image_io");
+  auto encoded_file = [&](const std::string& ext, const cv::Mat& image) {
+    std::vector<std::uint8_t> bytes;
+    EXPECT_TRUE(cv::imencode(ext, image, bytes)) << ext;
+    const std::string path = dir + "/encoded" + ext;
+    write_bytes(path, bytes);
+    return path;
+  };
+  for (const char* ext : {".ras", ".pam"}) {
+    const std::string path = encoded_file(ext, colour);
+    ASSERT_FALSE(cv::imread(path, cv::IMREAD_UNCHANGED).empty()) << ext << ": OpenCV reads it";
+    expect_image_error(path, "not a recognised image format (tagclip reads JPEG, PNG");
+  }
+  for (const char* ext : {".hdr", ".pfm"}) {
+    const std::string path = encoded_file(ext, unit_floats);
+    ASSERT_FALSE(cv::imread(path, cv::IMREAD_UNCHANGED).empty()) << ext << ": OpenCV reads it";
+    expect_image_error(path, "not a recognised image format");
+  }
+  for (const char* ext : {".png", ".jpg", ".bmp", ".tiff", ".webp", ".ppm"}) {
+    const cv::Mat rgb = decode_image(encoded_file(ext, colour));
+    EXPECT_EQ(rgb.size(), colour.size()) << ext;
+  }
+}
+
+// cv2_imread, the CRF's reading of the image as cv2.imread gives it, is imread for the listed
+// formats (EXIF orientation included) and refuses the fuzzer's DICOM-signed bytes alike.
+TEST(Cv2Imread, ListedFormatsAsImreadOthersRefused) {
+  for (const char* name : {"exif_orientation6.jpg", "gray.png", "rgba.png", "rgb16.png"}) {
+    for (int flags : {cv::IMREAD_COLOR, cv::IMREAD_UNCHANGED}) {
+      const cv::Mat expected = cv::imread(image_path(name), flags);
+      const cv::Mat got = cv2_imread(image_path(name), flags);
+      ASSERT_FALSE(expected.empty()) << name;
+      ASSERT_EQ(got.size(), expected.size()) << name;
+      ASSERT_EQ(got.type(), expected.type()) << name;
+      EXPECT_EQ(cv::norm(got, expected, cv::NORM_INF), 0.0) << name << " flags " << flags;
+    }
+  }
+  const std::string finding = data_path("fuzz/image_decode/dicom-signature-aborts-gdcm.bin");
+  for (const auto& [path, problem] :
+       std::vector<std::pair<std::string, std::string>>{
+           {finding, "not a recognised image format"},
+           {image_path("empty.jpg"), "file is empty"},
+           {image_path("no_such.jpg"), "cannot open the file"}}) {
+    try {
+      cv2_imread(path, cv::IMREAD_COLOR);
+      ADD_FAILURE() << path << ": read, expected an ImageError";
+    } catch (const ImageError& e) {
+      EXPECT_EQ(e.path(), path);
+      EXPECT_NE(e.problem().find(problem), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(DecodeImageErrors, TruncatedPng) {

@@ -11,6 +11,7 @@
 #include <opencv2/imgproc.hpp>
 #include <system_error>
 
+#include "tagclip/core/image_signature.h"
 #include "tagclip/core/path_problem.h"
 #include "tagclip/errors.h"
 
@@ -262,6 +263,7 @@ cv::Mat decode_image(const std::string& path, const ImageDecodeOptions& options)
                            std::to_string(*options.max_pixels) + " (possible decompression bomb)");
     }
   };
+  require_listed_image_signature(bytes, path);
   if (header) check_pixels(header->width, header->height);
   if (is_jpeg(bytes) && jpeg_is_truncated(bytes)) {
     throw ImageError(path, "JPEG data is truncated (no end-of-image marker)");
@@ -281,8 +283,7 @@ cv::Mat decode_image(const std::string& path, const ImageDecodeOptions& options)
     throw ImageError(path, "cannot be decoded: " + e.msg);
   }
   if (decoded.empty()) {
-    throw ImageError(path, header ? "cannot be decoded (corrupt or truncated image data)"
-                                  : "not a recognised image format, or corrupt image data");
+    throw ImageError(path, "cannot be decoded (corrupt or truncated image data)");
   }
   check_pixels(decoded.cols, decoded.rows);  // formats whose header we do not parse
   return to_rgb8(decoded, path);

@@ -9,6 +9,7 @@
 
 #include "tagclip/core/atomic_file.h"
 #include "tagclip/errors.h"
+#include "tagclip/segment/cv2_imread.h"
 
 namespace tagclip {
 namespace {
@@ -204,7 +205,7 @@ LabelMask read_label_mask_png(const std::string& path) {
   std::string problem;
   if (decode_palette_png(bytes, mask, problem)) return mask;
   if (!problem.empty()) throw ImageError(path, problem);
-  const cv::Mat image = cv::imread(path, cv::IMREAD_UNCHANGED);
+  const cv::Mat image = cv2_imread(path, cv::IMREAD_UNCHANGED);
   if (image.empty()) throw ImageError(path, "cannot decode the PNG");
   if (image.type() != CV_8UC1)
     throw ImageError(path, "a label PNG must be 8-bit grayscale or 8-bit palette, this one has " +

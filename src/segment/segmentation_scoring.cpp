@@ -6,6 +6,7 @@
 #include "tagclip/errors.h"
 #include "tagclip/segment/cam_file.h"
 #include "tagclip/segment/crf_mask.h"
+#include "tagclip/segment/cv2_imread.h"
 #include "tagclip/segment/label_mask.h"
 
 namespace tagclip {
@@ -58,7 +59,7 @@ void score_segmentation_image(const SegmentationScoring& scoring, const std::str
     const std::string image_path =
         (fs::path(scoring.image_root) / (id + scoring.image_extension)).string();
     // As cv2.imread(path, IMREAD_COLOR): BGR, EXIF orientation applied.
-    const cv::Mat bgr = cv::imread(image_path, cv::IMREAD_COLOR);
+    const cv::Mat bgr = cv2_imread(image_path, cv::IMREAD_COLOR);
     if (bgr.empty()) throw ImageError(image_path, "cannot read the image");
     check_size(bgr.rows, bgr.cols, image_path);
     const LabelMask mask = crf_mask_from_cams(bgr, cams, maps, !scoring.cocostuff, scoring.crf);

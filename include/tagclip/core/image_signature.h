@@ -1,0 +1,24 @@
+// Which image formats tagclip hands to a decoder, told by the file's first bytes.
+//
+// OpenCV's imdecode and imread choose a decoder by signature, and Debian's OpenCV also links
+// GDAL, GDCM (DICOM), OpenEXR and OpenJPEG. Those decoders read nothing the reference's
+// Pillow does for these datasets, and one of them (GDCM, on 134 fuzzed bytes with "DICM" at
+// byte 128) aborts the whole process on bad data. So every file tagclip decodes passes this
+// check first.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tagclip {
+
+// True for the signatures of JPEG, PNG, BMP, TIFF (BigTIFF too), WebP and PNM (P1-P6).
+bool has_listed_image_signature(const std::vector<std::uint8_t>& bytes);
+
+// Throws ImageError(path, "not a recognised image format (tagclip reads ...)") unless
+// has_listed_image_signature(bytes).
+void require_listed_image_signature(const std::vector<std::uint8_t>& bytes,
+                                    const std::string& path);
+
+}  // namespace tagclip

@@ -1,0 +1,37 @@
+#include "tagclip/core/image_signature.h"
+
+#include "tagclip/errors.h"
+
+namespace tagclip {
+namespace {
+
+bool starts_with(const std::vector<std::uint8_t>& b, std::size_t at, const char* magic) {
+  for (std::size_t i = 0; magic[i] != '\0'; ++i) {
+    if (at + i >= b.size() || b[at + i] != static_cast<std::uint8_t>(magic[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool has_listed_image_signature(const std::vector<std::uint8_t>& b) {
+  const bool jpeg = b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF;
+  // "II*\0" / "MM\0*"; '+' in place of '*' is BigTIFF.
+  const bool tiff = (b.size() >= 4 && b[0] == 'I' && b[1] == 'I' && (b[2] == '*' || b[2] == '+') &&
+                     b[3] == 0) ||
+                    (b.size() >= 4 && b[0] == 'M' && b[1] == 'M' && b[2] == 0 &&
+                     (b[3] == '*' || b[3] == '+'));
+  const bool pnm = b.size() >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6';
+  return jpeg || tiff || pnm || starts_with(b, 0, "\x89PNG\r\n\x1a\n") ||
+         starts_with(b, 0, "BM") || (starts_with(b, 0, "RIFF") && starts_with(b, 8, "WEBP"));
+}
+
+void require_listed_image_signature(const std::vector<std::uint8_t>& bytes,
+                                    const std::string& path) {
+  if (!has_listed_image_signature(bytes)) {
+    throw ImageError(path, "not a recognised image format (tagclip reads JPEG, PNG, BMP, TIFF, "
+                           "WebP and PNM files)");
+  }
+}
+
+}  // namespace tagclip
