@@ -2,17 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <climits>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <system_error>
 
 #include "tagclip/core/image_signature.h"
-#include "tagclip/core/path_problem.h"
 #include "tagclip/errors.h"
 
 namespace tagclip {
@@ -143,23 +138,6 @@ std::optional<ImageHeaderSize> pnm_size(const Bytes& b) {
   return make_size(values[0], values[1]);
 }
 
-Bytes read_file_bytes(const std::string& path) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const fs::file_status status = fs::status(path, ec);
-  if (!fs::exists(status)) throw ImageError(path, path_problem(path));
-  if (fs::is_directory(status)) throw ImageError(path, "is a directory, not an image file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ImageError(path, "cannot be opened for reading");
-  Bytes bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw ImageError(path, "read failed");
-  if (bytes.empty()) throw ImageError(path, "file is empty (0 bytes)");
-  if (bytes.size() > static_cast<std::size_t>(INT_MAX)) {
-    throw ImageError(path, "file is larger than 2 GiB, more than the decoder accepts");
-  }
-  return bytes;
-}
-
 // Samples in 0..1 -> round(v * 255) in double precision, half away from zero, saturated
 // (NaN -> 0). Spelled out because convertTo rounds in float, half to even.
 template <typename Float>
@@ -252,7 +230,7 @@ std::optional<ImageHeaderSize> read_image_header_size(const Bytes& bytes) {
 }
 
 cv::Mat decode_image(const std::string& path, const ImageDecodeOptions& options) {
-  const Bytes bytes = read_file_bytes(path);
+  const Bytes bytes = read_image_file_bytes(path);
 
   const std::optional<ImageHeaderSize> header = read_image_header_size(bytes);
   auto check_pixels = [&](std::uint64_t width, std::uint64_t height) {

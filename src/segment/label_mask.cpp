@@ -205,7 +205,9 @@ LabelMask read_label_mask_png(const std::string& path) {
   std::string problem;
   if (decode_palette_png(bytes, mask, problem)) return mask;
   if (!problem.empty()) throw ImageError(path, problem);
-  const cv::Mat image = cv2_imread(path, cv::IMREAD_UNCHANGED);
+  // Not a palette PNG: decode the bytes already read, as cv2.imread(IMREAD_UNCHANGED) would.
+  const cv::Mat image = cv2_imdecode(std::vector<std::uint8_t>(bytes.begin(), bytes.end()),
+                                     cv::IMREAD_UNCHANGED, path);
   if (image.empty()) throw ImageError(path, "cannot decode the PNG");
   if (image.type() != CV_8UC1)
     throw ImageError(path, "a label PNG must be 8-bit grayscale or 8-bit palette, this one has " +

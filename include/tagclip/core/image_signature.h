@@ -1,4 +1,5 @@
-// Which image formats tagclip hands to a decoder, told by the file's first bytes.
+// Reading an image file's bytes, and which image formats tagclip hands to a decoder, told by
+// the file's first bytes.
 //
 // OpenCV's imdecode and imread choose a decoder by signature, and Debian's OpenCV also links
 // GDAL, GDCM (DICOM), OpenEXR and OpenJPEG. Those decoders read nothing the reference's
@@ -12,6 +13,11 @@
 #include <vector>
 
 namespace tagclip {
+
+// The bytes of a file to be decoded as an image. ImageError naming `path` for a path that
+// cannot be followed (path_problem's words), a folder, a read error, an empty file, or one
+// over 2 GiB (OpenCV's decoders take the size as an int).
+std::vector<std::uint8_t> read_image_file_bytes(const std::string& path);
 
 // True for the signatures of JPEG, PNG, BMP, TIFF (BigTIFF too), WebP and PNM (P1-P6).
 bool has_listed_image_signature(const std::vector<std::uint8_t>& bytes);
