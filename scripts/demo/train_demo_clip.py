@@ -267,7 +267,8 @@ def background_attention_loss(probabilities, patch_objects):
     return mean_negative_log_share(probabilities, rows, background_share)
 
 
-def attention_spread_loss(log_probabilities, patch_objects, background_radius=0):
+def attention_spread_loss(log_probabilities, patch_objects, background_radius=0,
+                          background_fade=0.0):
     """How far each patch's attention is from spreading evenly over its own region, in the
     blocks DMAR reads (`log_probabilities`: one log_softmax [B, H, T, T] per block): the
     KL divergence from the uniform distribution over the region's patches to the patch's
@@ -282,7 +283,11 @@ def attention_spread_loss(log_probabilities, patch_objects, background_radius=0)
     `background_radius` R > 0 narrows a background patch's region to the background
     patches at most R rows and R columns away: CLIP-ES's affinity (two hops of these
     blocks' attention) spreads a class map's stray background values over the whole
-    background when its attention covers all of it, where real CLIP's fades with distance."""
+    background when its attention covers all of it, where real CLIP's fades with distance.
+    `background_fade` F > 0 makes a background patch's target fade with distance instead of
+    spreading evenly: its weight on a background patch d patches away (Euclidean, in patch
+    units) is exp(-d / F), normalised over the region (the KL divergence then is from that
+    target, not from the uniform one)."""
     same = patch_objects.unsqueeze(2) == patch_objects.unsqueeze(1)  # [B, N, N]
     if background_radius > 0:
         side = math.isqrt(patch_objects.shape[1])  # square windows: g x g patches
@@ -294,6 +299,8 @@ def attention_spread_loss(log_probabilities, patch_objects, background_radius=0)
     count = same.sum(2).float()  # [B, N], region size (>= 1: the patch itself)
     on_object = patch_objects >= 0
     groups = [rows for rows in (on_object, ~on_object) if rows.any()]
+    if background_fade > 0:
+        return faded_spread_loss(log_probabilities, same, on_object, groups, background_fade)
     losses = []
     for block in log_probabilities:
         heads = block.shape[1]
@@ -301,6 +308,27 @@ def attention_spread_loss(log_probabilities, patch_objects, background_radius=0)
         log_attention = (torch.logsumexp(block, 1) - math.log(heads))[:, 1:, 1:]
         mean_log = (log_attention * same).sum(2) / count  # [B, N]
         divergence = -count.log() - mean_log  # KL(uniform over region || attention row)
+        losses.append(torch.stack([divergence[rows].mean() for rows in groups]).mean())
+    return torch.stack(losses).mean()
+
+
+def faded_spread_loss(log_probabilities, same, on_object, groups, fade):
+    """attention_spread_loss with background targets that fade with distance: exp(-d / fade)
+    over the region's patches (`same` [B, N, N]), normalised; object patches keep the
+    uniform target. Kept apart so the uniform path computes exactly what it did."""
+    side = math.isqrt(same.shape[1])
+    row, column = torch.arange(side * side) // side, torch.arange(side * side) % side
+    distance = torch.hypot((row.view(-1, 1) - row.view(1, -1)).float(),
+                           (column.view(-1, 1) - column.view(1, -1)).float())  # [N, N]
+    weights = same.float() * torch.where(on_object.unsqueeze(2), torch.ones(()),
+                                         torch.exp(-distance / fade).unsqueeze(0))
+    target = weights / weights.sum(2, keepdim=True)  # [B, N, N], rows sum to 1
+    target_entropy = (target * target.clamp_min(1e-30).log()).sum(2)  # [B, N]: sum t log t
+    losses = []
+    for block in log_probabilities:
+        heads = block.shape[1]
+        log_attention = (torch.logsumexp(block, 1) - math.log(heads))[:, 1:, 1:]  # [B, N, N]
+        divergence = target_entropy - (target * log_attention).sum(2)  # KL(target || row)
         losses.append(torch.stack([divergence[rows].mean() for rows in groups]).mean())
     return torch.stack(losses).mean()
 
@@ -465,6 +493,10 @@ def main():
                         help="with --attention-spread-weight: a background patch spreads its "
                              "attention over the background patches at most this many rows "
                              "and columns away (0: over all the background)")
+    parser.add_argument("--spread-background-fade", type=float, default=0.0,
+                        help="with --attention-spread-weight: a background patch's target "
+                             "weight on a background patch d patches away is exp(-d / F), "
+                             "not even (0: even)")
     parser.add_argument("--attention-blocks", type=int, nargs="+", default=[-4, -3, -2],
                         help="blocks the attention term shapes, negative from the end "
                              "(default: the ones tagclip's DMAR reads)")
@@ -492,8 +524,9 @@ def main():
         (args.background_attention_weight, "background_attention_loss", "probabilities",
          background_attention_loss),
         (args.attention_spread_weight, "attention_spread_loss", "log_probabilities",
-         lambda log_attention, objects: attention_spread_loss(log_attention, objects,
-                                                              args.spread_background_radius)),
+         lambda log_attention, objects: attention_spread_loss(
+             log_attention, objects, args.spread_background_radius,
+             args.spread_background_fade)),
     ]
     attention_terms = [term for term in attention_terms if term[0] > 0]
     recorder = (AttentionRecorder(model, attention_blocks,
