@@ -10,16 +10,19 @@
 #include "tagclip/errors.h"
 
 namespace tagclip {
-namespace {
 
-bool starts_with(const std::vector<std::uint8_t>& b, std::size_t at, const char* magic) {
+bool bytes_start_with(const std::vector<std::uint8_t>& bytes, std::size_t at, const char* magic) {
   for (std::size_t i = 0; magic[i] != '\0'; ++i) {
-    if (at + i >= b.size() || b[at + i] != static_cast<std::uint8_t>(magic[i])) return false;
+    if (at + i >= bytes.size() || bytes[at + i] != static_cast<std::uint8_t>(magic[i])) {
+      return false;
+    }
   }
   return true;
 }
 
-}  // namespace
+bool has_jpeg_signature(const std::vector<std::uint8_t>& b) {
+  return b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF;
+}
 
 std::vector<std::uint8_t> read_image_file_bytes(const std::string& path) {
   namespace fs = std::filesystem;
@@ -40,14 +43,15 @@ std::vector<std::uint8_t> read_image_file_bytes(const std::string& path) {
 }
 
 bool has_listed_image_signature(const std::vector<std::uint8_t>& b) {
-  const bool jpeg = b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF;
+  const bool jpeg = has_jpeg_signature(b);
   // "II*\0" / "MM\0*"; '+' in place of '*' is BigTIFF.
   const bool tiff =
       (b.size() >= 4 && b[0] == 'I' && b[1] == 'I' && (b[2] == '*' || b[2] == '+') && b[3] == 0) ||
       (b.size() >= 4 && b[0] == 'M' && b[1] == 'M' && b[2] == 0 && (b[3] == '*' || b[3] == '+'));
   const bool pnm = b.size() >= 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6';
-  return jpeg || tiff || pnm || starts_with(b, 0, "\x89PNG\r\n\x1a\n") || starts_with(b, 0, "BM") ||
-         (starts_with(b, 0, "RIFF") && starts_with(b, 8, "WEBP"));
+  return jpeg || tiff || pnm || bytes_start_with(b, 0, "\x89PNG\r\n\x1a\n") ||
+         bytes_start_with(b, 0, "BM") ||
+         (bytes_start_with(b, 0, "RIFF") && bytes_start_with(b, 8, "WEBP"));
 }
 
 void require_listed_image_signature(const std::vector<std::uint8_t>& bytes,

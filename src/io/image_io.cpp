@@ -9,6 +9,7 @@
 
 #include "tagclip/core/image_signature.h"
 #include "tagclip/errors.h"
+#include "tagclip/segment/cv2_imread.h"
 
 namespace tagclip {
 namespace {
@@ -23,20 +24,10 @@ std::uint32_t read_be32(const Bytes& b, std::size_t at) {
 std::uint32_t read_le32(const Bytes& b, std::size_t at) {
   return b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (std::uint32_t{b[at + 3]} << 24);
 }
-bool starts_with(const Bytes& b, std::size_t at, const char* magic) {
-  for (std::size_t i = 0; magic[i] != '\0'; ++i) {
-    if (at + i >= b.size() || b[at + i] != static_cast<std::uint8_t>(magic[i])) return false;
-  }
-  return true;
-}
 
 std::optional<ImageHeaderSize> make_size(std::uint64_t width, std::uint64_t height) {
   if (width == 0 || height == 0 || width > INT32_MAX || height > INT32_MAX) return std::nullopt;
   return ImageHeaderSize{static_cast<int>(width), static_cast<int>(height)};
-}
-
-bool is_jpeg(const Bytes& b) {
-  return b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF;
 }
 
 // Walks the JPEG marker segments up to the first start-of-scan. Sets `frame` from the first
@@ -82,7 +73,7 @@ bool jpeg_is_truncated(const Bytes& b) {
 }
 
 std::optional<ImageHeaderSize> tiff_size(const Bytes& b) {
-  const bool little = starts_with(b, 0, "II*");
+  const bool little = bytes_start_with(b, 0, "II*");
   auto u16 = [&](std::size_t at) { return little ? read_le16(b, at) : read_be16(b, at); };
   auto u32 = [&](std::size_t at) { return little ? read_le32(b, at) : read_be32(b, at); };
   const std::size_t ifd = u32(4);  // OpenCV decodes the first directory only
@@ -102,14 +93,14 @@ std::optional<ImageHeaderSize> tiff_size(const Bytes& b) {
 
 std::optional<ImageHeaderSize> webp_size(const Bytes& b) {
   if (b.size() < 30) return std::nullopt;
-  if (starts_with(b, 12, "VP8 ") && b[23] == 0x9D && b[24] == 0x01 && b[25] == 0x2A) {
+  if (bytes_start_with(b, 12, "VP8 ") && b[23] == 0x9D && b[24] == 0x01 && b[25] == 0x2A) {
     return make_size(read_le16(b, 26) & 0x3FFF, read_le16(b, 28) & 0x3FFF);
   }
-  if (starts_with(b, 12, "VP8L") && b[20] == 0x2F) {
+  if (bytes_start_with(b, 12, "VP8L") && b[20] == 0x2F) {
     const std::uint32_t bits = read_le32(b, 21);
     return make_size((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1);
   }
-  if (starts_with(b, 12, "VP8X")) {
+  if (bytes_start_with(b, 12, "VP8X")) {
     const std::uint32_t w = b[24] | (b[25] << 8) | (b[26] << 16);
     const std::uint32_t h = b[27] | (b[28] << 8) | (b[29] << 16);
     return make_size(std::uint64_t{w} + 1, std::uint64_t{h} + 1);
@@ -208,23 +199,25 @@ cv::Mat to_rgb8(const cv::Mat& decoded, const std::string& path) {
 
 std::optional<ImageHeaderSize> read_image_header_size(const Bytes& bytes) {
   const Bytes& b = bytes;
-  if (starts_with(b, 0, "\x89PNG\r\n\x1a\n") && b.size() >= 24 && starts_with(b, 12, "IHDR")) {
+  if (bytes_start_with(b, 0, "\x89PNG\r\n\x1a\n") && b.size() >= 24 &&
+      bytes_start_with(b, 12, "IHDR")) {
     return make_size(read_be32(b, 16), read_be32(b, 20));
   }
-  if (is_jpeg(b)) {
+  if (has_jpeg_signature(b)) {
     std::optional<ImageHeaderSize> frame;
     walk_jpeg_header(b, &frame);
     return frame;
   }
-  if (starts_with(b, 0, "BM") && b.size() >= 26) {
+  if (bytes_start_with(b, 0, "BM") && b.size() >= 26) {
     if (read_le32(b, 14) == 12) return make_size(read_le16(b, 18), read_le16(b, 20));  // OS/2
     const auto height = static_cast<std::int32_t>(read_le32(b, 22));  // < 0: top-down rows
     return make_size(read_le32(b, 18), height < 0 ? -std::int64_t{height} : height);
   }
-  if ((starts_with(b, 0, "II*") || starts_with(b, 0, "MM")) && b.size() >= 8 && b[2] + b[3] == 42) {
+  if ((bytes_start_with(b, 0, "II*") || bytes_start_with(b, 0, "MM")) && b.size() >= 8 &&
+      b[2] + b[3] == 42) {
     return tiff_size(b);
   }
-  if (starts_with(b, 0, "RIFF") && starts_with(b, 8, "WEBP")) return webp_size(b);
+  if (bytes_start_with(b, 0, "RIFF") && bytes_start_with(b, 8, "WEBP")) return webp_size(b);
   if (b.size() >= 3 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6') return pnm_size(b);
   return std::nullopt;
 }
@@ -241,9 +234,8 @@ cv::Mat decode_image(const std::string& path, const ImageDecodeOptions& options)
                            std::to_string(*options.max_pixels) + " (possible decompression bomb)");
     }
   };
-  require_listed_image_signature(bytes, path);
   if (header) check_pixels(header->width, header->height);
-  if (is_jpeg(bytes) && jpeg_is_truncated(bytes)) {
+  if (has_jpeg_signature(bytes) && jpeg_is_truncated(bytes)) {
     throw ImageError(path, "JPEG data is truncated (no end-of-image marker)");
   }
 
@@ -252,14 +244,8 @@ cv::Mat decode_image(const std::string& path, const ImageDecodeOptions& options)
   const int flags = options.apply_exif_orientation
                         ? cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR
                         : cv::IMREAD_UNCHANGED | cv::IMREAD_IGNORE_ORIENTATION;
-  cv::Mat decoded;
-  try {
-    const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1,
-                         const_cast<std::uint8_t*>(bytes.data()));
-    decoded = cv::imdecode(buffer, flags);
-  } catch (const cv::Exception& e) {
-    throw ImageError(path, "cannot be decoded: " + e.msg);
-  }
+  // The signature check (no unlisted format reaches OpenCV), then cv::imdecode.
+  const cv::Mat decoded = cv2_imdecode(bytes, flags, path);
   if (decoded.empty()) {
     throw ImageError(path, "cannot be decoded (corrupt or truncated image data)");
   }

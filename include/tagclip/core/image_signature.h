@@ -8,6 +8,7 @@
 // check first.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -18,6 +19,12 @@ namespace tagclip {
 // cannot be followed (path_problem's words), a folder, a read error, an empty file, or one
 // over 2 GiB (OpenCV's decoders take the size as an int).
 std::vector<std::uint8_t> read_image_file_bytes(const std::string& path);
+
+// True when `bytes` holds the NUL-terminated `magic` from offset `at` on (false when too short).
+bool bytes_start_with(const std::vector<std::uint8_t>& bytes, std::size_t at, const char* magic);
+
+// True for JPEG's signature (FF D8 FF).
+bool has_jpeg_signature(const std::vector<std::uint8_t>& bytes);
 
 // True for the signatures of JPEG, PNG, BMP, TIFF (BigTIFF too), WebP and PNM (P1-P6).
 bool has_listed_image_signature(const std::vector<std::uint8_t>& bytes);

@@ -16,7 +16,8 @@ namespace tagclip {
 cv::Mat cv2_imread(const std::string& path, int flags);
 
 // The same for a file's bytes already read (`path` names it in errors): the signature check,
-// then cv::imdecode(bytes, flags).
+// then cv::imdecode(bytes, flags). decode_image (io/image_io.h) decodes through it too, so
+// every decode in tagclip passes the one check.
 cv::Mat cv2_imdecode(const std::vector<std::uint8_t>& bytes, int flags, const std::string& path);
 
 }  // namespace tagclip
