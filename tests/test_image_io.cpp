@@ -271,6 +271,21 @@ TEST(DecodeImageErrors, DecompressionBombJpegHeader) {
   expect_image_error(path, "over the limit");
 }
 
+// "MM" with bytes 2 and 3 summing to 42 passes the header parser's TIFF test but is no TIFF
+// signature ("MM\0*"): the error names the format, not the 30000 x 30000 size its
+// directory claims.
+TEST(DecodeImageErrors, UnlistedSignatureIsNamedBeforeTheSizeCheck) {
+  const std::vector<std::uint8_t> not_tiff = {
+      'M',  'M',  0x15, 0x15, 0, 0, 0, 8,                     // byte order, "42", IFD at 8
+      0,    2,                                                // two entries
+      0x01, 0x00, 0,    4,    0, 0, 0, 1, 0, 0, 0x75, 0x30,   // ImageWidth  = 30000
+      0x01, 0x01, 0,    4,    0, 0, 0, 1, 0, 0, 0x75, 0x30};  // ImageLength = 30000
+  ASSERT_TRUE(read_image_header_size(not_tiff).has_value());
+  const std::string path = make_scratch_dir("image_io") + "/not_tiff.tif";
+  write_bytes(path, not_tiff);
+  expect_image_error(path, "not a recognised image format");
+}
+
 TEST(DecodeImage, MaxPixelsOptionIsInclusive) {
   ImageDecodeOptions options;
   options.max_pixels = 240;  // gray.png is 20 x 12

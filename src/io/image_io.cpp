@@ -234,6 +234,9 @@ cv::Mat decode_image(const std::string& path, const ImageDecodeOptions& options)
                            std::to_string(*options.max_pixels) + " (possible decompression bomb)");
     }
   };
+  // First, so that a file of no listed format is named as such before the size and truncation
+  // checks (the header parser's TIFF test is looser than the list's); cv2_imdecode checks again.
+  require_listed_image_signature(bytes, path);
   if (header) check_pixels(header->width, header->height);
   if (has_jpeg_signature(bytes) && jpeg_is_truncated(bytes)) {
     throw ImageError(path, "JPEG data is truncated (no end-of-image marker)");
@@ -244,7 +247,6 @@ cv::Mat decode_image(const std::string& path, const ImageDecodeOptions& options)
   const int flags = options.apply_exif_orientation
                         ? cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR
                         : cv::IMREAD_UNCHANGED | cv::IMREAD_IGNORE_ORIENTATION;
-  // The signature check (no unlisted format reaches OpenCV), then cv::imdecode.
   const cv::Mat decoded = cv2_imdecode(bytes, flags, path);
   if (decoded.empty()) {
     throw ImageError(path, "cannot be decoded (corrupt or truncated image data)");
