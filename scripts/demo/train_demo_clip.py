@@ -290,8 +290,7 @@ def attention_spread_loss(log_probabilities, patch_objects, background_radius=0,
     target, not from the uniform one)."""
     same = patch_objects.unsqueeze(2) == patch_objects.unsqueeze(1)  # [B, N, N]
     if background_radius > 0:
-        side = math.isqrt(patch_objects.shape[1])  # square windows: g x g patches
-        row, column = torch.arange(side * side) // side, torch.arange(side * side) % side
+        row, column = patch_grid(patch_objects.shape[1])
         near = torch.maximum((row.view(-1, 1) - row.view(1, -1)).abs(),
                              (column.view(-1, 1) - column.view(1, -1)).abs()) <= background_radius
         on_background = (patch_objects < 0).unsqueeze(2)  # [B, N, 1]: rows to narrow
@@ -301,14 +300,30 @@ def attention_spread_loss(log_probabilities, patch_objects, background_radius=0,
     groups = [rows for rows in (on_object, ~on_object) if rows.any()]
     if background_fade > 0:
         return faded_spread_loss(log_probabilities, same, on_object, groups, background_fade)
+
+    def divergence(log_attention):  # KL(uniform over region || attention row): [B, N]
+        return -count.log() - (log_attention * same).sum(2) / count
+
+    return mean_block_divergence(log_probabilities, groups, divergence)
+
+
+def patch_grid(patches):
+    """Row and column [N] of each of `patches` patches in its square window (g x g)."""
+    side = math.isqrt(patches)
+    index = torch.arange(side * side)
+    return index // side, index % side
+
+
+def mean_block_divergence(log_probabilities, groups, divergence):
+    """`divergence` ([B, N, N] log of the head-averaged attention, patch to patch -> [B, N])
+    averaged within each row group of `groups`, then over groups, then over blocks
+    (`log_probabilities`: one log_softmax [B, H, T, T] per block)."""
     losses = []
     for block in log_probabilities:
         heads = block.shape[1]
-        # log of the head-averaged probabilities, patch to patch: [B, N, N]
         log_attention = (torch.logsumexp(block, 1) - math.log(heads))[:, 1:, 1:]
-        mean_log = (log_attention * same).sum(2) / count  # [B, N]
-        divergence = -count.log() - mean_log  # KL(uniform over region || attention row)
-        losses.append(torch.stack([divergence[rows].mean() for rows in groups]).mean())
+        values = divergence(log_attention)
+        losses.append(torch.stack([values[rows].mean() for rows in groups]).mean())
     return torch.stack(losses).mean()
 
 
@@ -316,21 +331,18 @@ def faded_spread_loss(log_probabilities, same, on_object, groups, fade):
     """attention_spread_loss with background targets that fade with distance: exp(-d / fade)
     over the region's patches (`same` [B, N, N]), normalised; object patches keep the
     uniform target. Kept apart so the uniform path computes exactly what it did."""
-    side = math.isqrt(same.shape[1])
-    row, column = torch.arange(side * side) // side, torch.arange(side * side) % side
+    row, column = patch_grid(same.shape[1])
     distance = torch.hypot((row.view(-1, 1) - row.view(1, -1)).float(),
                            (column.view(-1, 1) - column.view(1, -1)).float())  # [N, N]
     weights = same.float() * torch.where(on_object.unsqueeze(2), torch.ones(()),
                                          torch.exp(-distance / fade).unsqueeze(0))
     target = weights / weights.sum(2, keepdim=True)  # [B, N, N], rows sum to 1
     target_entropy = (target * target.clamp_min(1e-30).log()).sum(2)  # [B, N]: sum t log t
-    losses = []
-    for block in log_probabilities:
-        heads = block.shape[1]
-        log_attention = (torch.logsumexp(block, 1) - math.log(heads))[:, 1:, 1:]  # [B, N, N]
-        divergence = target_entropy - (target * log_attention).sum(2)  # KL(target || row)
-        losses.append(torch.stack([divergence[rows].mean() for rows in groups]).mean())
-    return torch.stack(losses).mean()
+
+    def divergence(log_attention):  # KL(target || attention row): [B, N]
+        return target_entropy - (target * log_attention).sum(2)
+
+    return mean_block_divergence(log_probabilities, groups, divergence)
 
 
 def contrastive_loss(model, images, offsets, labels, tokens, patch_labels=None,
