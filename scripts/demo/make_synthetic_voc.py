@@ -24,7 +24,8 @@ Layout (what VOC readers expect):
                                  `tagclip tag` or `eval --split-file`
 
 Image i is drawn from a generator seeded by (seed, i), so a longer dataset starts with the
-same images. Needs numpy, OpenCV and Pillow (Debian's python3-numpy, python3-opencv,
+same images. With several seeds, --count images are drawn from each in turn and numbered on
+(the held-out split is seeds 2025 and 2026: its first 200 images are those of seed 2025 alone). Needs numpy, OpenCV and Pillow (Debian's python3-numpy, python3-opencv,
 python3-pil).
 """
 import argparse
@@ -87,8 +88,8 @@ def segmentation_labels(objects, size):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="tests/data/synthetic_voc")
-    parser.add_argument("--count", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--count", type=int, default=200, help="images per seed")
+    parser.add_argument("--seed", type=int, nargs="+", default=[2024])
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--quality", type=int, default=85)
     parser.add_argument("--regression-count", type=int, default=48)
@@ -101,10 +102,11 @@ def main():
     folder = os.path.basename(os.path.normpath(args.out))
     ids, labels, counts = [], [], np.zeros(len(draw_shapes.CLASSES), int)
     sizes = []
-    for i in range(args.count):
-        rng = np.random.default_rng([args.seed, i])
+    draws = [(seed, i) for seed in args.seed for i in range(args.count)]
+    for number, (seed, i) in enumerate(draws, start=1):
+        rng = np.random.default_rng([seed, i])
         image, objects = draw_shapes.benchmark_scene(rng, args.size)
-        image_id = f"{i + 1:06d}"
+        image_id = f"{number:06d}"
         cv2.imwrite(os.path.join(args.out, "JPEGImages", image_id + ".jpg"), image[:, :, ::-1],
                     [cv2.IMWRITE_JPEG_QUALITY, args.quality])
         mask = Image.fromarray(segmentation_labels(objects, args.size), mode="P")
@@ -135,7 +137,7 @@ def main():
 
     objects_per_image = np.bincount([len(p) for p in labels], minlength=5)[1:]
     sizes = np.asarray(sizes)
-    print(f"{args.count} images, objects per image 1..4: {objects_per_image.tolist()}, "
+    print(f"{len(ids)} images, objects per image 1..4: {objects_per_image.tolist()}, "
           f"objects {len(sizes)} (small <40 px: {(sizes < 40).sum()}, 40-72: "
           f"{((sizes >= 40) & (sizes < 72)).sum()}, >=72: {(sizes >= 72).sum()})")
     print("images per class: " + ", ".join(f"{n} {k}" for n, k in zip(draw_shapes.CLASSES, counts)))
