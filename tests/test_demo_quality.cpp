@@ -1,7 +1,7 @@
 // Quality floor of the committed demo model: `tagclip eval` with models/demo-clip.pt and
 // models/demo_classes.txt on the synthetic VOC benchmark (tests/data/synthetic_voc,
 // ImageSets/Main/regression.txt: 48 images, 1-4 objects each) and on its held-out split
-// (tests/data/synthetic_voc_heldout: 200 images drawn with another seed, never seen in
+// (tests/data/synthetic_voc_heldout: 400 images drawn with two other seeds, never seen in
 // training). A change that breaks the pipeline's quality (a stage that stops finding the
 // objects, a wrong mask, a swapped block, a ground-truth reader that shifts classes) drops
 // the figures below the floors or breaks the stages' order and fails here, although every
@@ -18,12 +18,12 @@
 namespace tagclip {
 namespace {
 
-// Measured with the committed model on the 48 images of regression.txt (mAP 56.2, F1 42.9
+// Measured with the committed model on the 48 images of regression.txt (mAP 56.9, F1 46.0
 // with --method tagclip; README "The demo CLIP and the ablation") and set a little under, so
 // float drift across machines and thread counts passes and a real loss of quality does not.
 // Retrain the model or change the benchmark: measure again and move these.
-constexpr double kTagclipMapFloor = 0.54;
-constexpr double kTagclipF1Floor = 0.41;
+constexpr double kTagclipMapFloor = 0.55;
+constexpr double kTagclipF1Floor = 0.44;
 
 class DemoQuality : public ::testing::Test {
  protected:
@@ -68,10 +68,10 @@ TEST_F(DemoQuality, TagclipKeepsItsMapAndF1OnTheSyntheticSubset) {
                                  << report["precision"] << ", R " << report["recall"] << ")";
 }
 
-// The paper's ablation on the held-out split (README: global 50.8, coarse 54.6, dmar 54.7,
-// tagclip 56.1 mAP): each stage ranks the classes at least as well as the one before it, and
+// The paper's ablation on the held-out split (README: global 52.2, coarse 57.0, dmar 57.3,
+// tagclip 57.6 mAP): each stage ranks the classes at least as well as the one before it, and
 // the whole method beats plain CLIP by more than drift could explain. Its first observation
-// too: classifying patches finds objects the class token misses (recall 54.7% against
+// too: classifying patches finds objects the class token misses (recall 55.6% against
 // 37.2%). A patch path that stops telling objects apart, or a refinement that spreads a
 // class's evidence onto other objects, breaks the order.
 TEST_F(DemoQuality, EachStageRanksAtLeastAsWellAsTheOneBeforeOnTheHeldOutSplit) {
@@ -80,7 +80,7 @@ TEST_F(DemoQuality, EachStageRanksAtLeastAsWellAsTheOneBeforeOnTheHeldOutSplit) 
   for (const std::string& stage : stages) {
     reports.push_back(evaluate(stage, "synthetic_voc_heldout", "test"));
     ASSERT_TRUE(reports.back().contains("mAP") && reports.back().contains("recall")) << stage;
-    EXPECT_EQ(reports.back()["images"], 200) << stage;
+    EXPECT_EQ(reports.back()["images"], 400) << stage;
     RecordProperty(stage + "_mAP", std::to_string(double(reports.back()["mAP"])));
   }
   for (size_t i = 1; i < stages.size(); ++i) {
@@ -89,7 +89,7 @@ TEST_F(DemoQuality, EachStageRanksAtLeastAsWellAsTheOneBeforeOnTheHeldOutSplit) 
                            << before;
   }
   const double global_map = reports[0]["mAP"], tagclip_map = reports[3]["mAP"];
-  EXPECT_GE(tagclip_map, global_map + 0.04)
+  EXPECT_GE(tagclip_map, global_map + 0.05)
       << "tagclip " << tagclip_map << ", global " << global_map;
   const double global_recall = reports[0]["recall"], coarse_recall = reports[1]["recall"];
   EXPECT_GE(coarse_recall, global_recall + 0.10)

@@ -14,12 +14,12 @@
 namespace tagclip {
 namespace {
 
-// Measured with the committed model (README "Classify, then segment": 20.4 mIoU plain, 24.2
+// Measured with the committed model (README "Classify, then segment": 24.4 mIoU plain, 31.6
 // with the CRF on these 48 images) and set a little under, so float drift across machines
 // and thread counts passes and a real loss does not. Retrain the model or change the
 // benchmark: measure again and move these.
-constexpr double kMapsMiouFloor = 0.19;
-constexpr double kCrfMiouFloor = 0.225;
+constexpr double kMapsMiouFloor = 0.23;
+constexpr double kCrfMiouFloor = 0.30;
 
 TEST(DemoSegmentationQuality, MapsAndCrfKeepTheirMiouOnTheSyntheticSubset) {
   const std::string dir = testing::make_scratch_dir("demo-segmentation-quality");

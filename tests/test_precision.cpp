@@ -71,16 +71,16 @@ TEST(Precision, BFloat16VisionTowerStaysCloseToFloat32) {
 }
 
 // The committed demo model on the 48 regression images of the synthetic benchmark: bf16
-// gave 46 images float32's tag set on one machine and 44 on another (an AMD EPYC with
-// AVX512-BF16), and each image's largest score difference has a median of 1.3e-3 on both
-// (the same on all 200 images). The tag sets differ by threshold luck: three of the four
-// images that changed on the second machine moved no score more than 2.2e-3, enough to take
-// a class across the relative threshold. So the count only catches a gross failure (40:
-// five in six images), and the median measures precision: when a bf16 rounding moves one
-// class across the threshold, the reidentified scores of that image jump (up to 0.34 on one
-// of the 200 images). A real loss of precision moves every image's scores, and the median with them
-// (README "Speed": bf16 attention products moved the previous demo model's scores 5 to 8
-// times further).
+// gives 45 images float32's tag set, and each image's largest score difference has a median
+// of 1.0e-3 (1.1e-3 on all 200 images). The model before it kept 46 on one machine and 44 on
+// another (an AMD EPYC with AVX512-BF16), with a median of 1.3e-3 on both. The tag sets
+// differ by threshold luck: three of the four images that changed on that second machine
+// moved no score more than 2.2e-3, enough to take a class across the relative threshold. So
+// the count only catches a gross failure (40: five in six images), and the median measures
+// precision: when a bf16 rounding moves one class across the threshold, the reidentified
+// scores of that image jump (up to 0.28 on one of the 200 images). A real loss of precision
+// moves every image's scores, and the median with them (README "Speed": bf16 attention
+// products moved an earlier demo model's scores 5 to 8 times further).
 TEST(Precision, BFloat16KeepsTheDemoModelsTags) {
   auto config_for = [](Precision precision) {
     TaggerConfig config;

@@ -3,7 +3,7 @@
 # --method, then a markdown table of mAP and F1/P/R and the breakdown of found objects.
 #   scripts/demo/run_ablation.sh [--root SPLIT_ROOT] [OUT_DIR] [extra eval options...]
 # Defaults: OUT_DIR ablation/, the 200 images of tests/data/synthetic_voc (test split);
-# --root tests/data/synthetic_voc_heldout scores the held-out split (seed 2025), which no
+# --root tests/data/synthetic_voc_heldout scores the held-out split (seeds 2025, 2026), which no
 # training or tuning of the demo CLIP may see.
 # Predictions are kept (eval -o, resumable), so a second run only rescores.
 # TAGCLIP_DEMO_MODEL scores another demo checkpoint (a training pilot) instead of the
