@@ -1,5 +1,6 @@
 #include "tagclip/pipeline/grad_cam.h"
 
+#include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/autograd.h>
 
 #include <string>
@@ -79,7 +80,7 @@ LastBlockGradients last_block_gradients(const LastVisionBlock& last, const at::T
   // Autograd must be on even when the caller runs under inference mode; the tokens come
   // from an inference-mode forward, so a normal copy of them enters the graph.
   const c10::InferenceMode autograd_on(false);
-  const at::AutoGradMode grad_on(true);
+  const c10::AutoGradMode grad_on(true);
   const at::Tensor x = tokens.clone();
   // The activation is a leaf: the residual path from x does not pass through it, so the
   // gradient with respect to it equals the reference's hook on ln_1's output.
