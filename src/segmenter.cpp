@@ -8,6 +8,7 @@
 #include "tagclip/core/vocabulary.h"
 #include "tagclip/errors.h"
 #include "tagclip/model/clip_model.h"
+#include "tagclip/model/cuda_support.h"
 #include "tagclip/model/default_paths.h"
 #include "tagclip/model/device.h"
 #include "tagclip/model/tokenizer.h"
@@ -124,6 +125,8 @@ SegmentedImage Segmenter::segment_image(const cv::Mat& rgb8, const std::vector<i
   try {
     return segment_decoded(rgb8, labels, image, crf_bgr);
   } catch (const std::exception& e) {
+    // As in Tagger::tag_prepared: an image that did not fit leaves no reserve behind.
+    if (is_out_of_memory(e)) release_cached_memory(state_->model->device());
     SegmentedImage failed;
     failed.image = image;
     failed.error = image_problem(e);

@@ -5,6 +5,7 @@
 #include "tagclip/core/log.h"
 #include "tagclip/core/stage_profile.h"
 #include "tagclip/model/default_paths.h"
+#include "tagclip/model/cuda_support.h"
 #include "tagclip/model/device.h"
 #include "tagclip/model/embedding_cache.h"
 #include "tagclip/model/prompt_templates.h"
@@ -113,7 +114,9 @@ Tagger::Tagger(std::shared_ptr<const State> state) : state_(std::move(state)) {}
 
 Tagger Tagger::load(const TaggerConfig& config) {
   config.validate();
-  const int threads = set_thread_count(config.threads);
+  const int threads =
+      set_thread_count(config.threads ? config.threads
+                                      : default_thread_count(parse_device(config.device)));
   logger().debug("{} CPU threads", threads);
   auto state = std::make_shared<State>();
   state->config = config;
@@ -185,6 +188,9 @@ TaggedImage Tagger::tag_prepared(const PreparedImage& prepared) const {
       return tag_input(prepared);
     } catch (const std::exception& e) {
       error = image_problem(e);
+      // The caching allocator keeps what the failed image took in reserve, split to its
+      // sizes; giving it back lets the next image's blocks be laid out afresh.
+      if (is_out_of_memory(e)) release_cached_memory(state_->model->device());
     }
   }
   TaggedImage failed;

@@ -32,7 +32,11 @@ int main(int argc, char** argv) {
   app.fallthrough();  // --log-level and --quiet also after the subcommand
   // Logs and progress go to stderr: stdout carries the JSON Lines output.
   spdlog::set_default_logger(spdlog::stderr_color_mt("tagclip"));
-  app.set_version_flag("--version", TAGCLIP_VERSION);
+  // Says which devices this build can use: a CUDA build run where the driver is missing
+  // reads "CUDA compiled in, 0 devices".
+  app.set_version_flag("--version", [] {
+    return std::string("tagclip " TAGCLIP_VERSION ", ") + tagclip::device_summary();
+  });
   int exit_code = kExitOk;
   std::string log_level = "info";
   bool quiet = false;

@@ -4,6 +4,7 @@
 
 #include "tagclip/core/log.h"
 #include "tagclip/model/checkpoint.h"
+#include "tagclip/model/cuda_support.h"
 #include "tagclip/model/device.h"
 
 namespace tagclip {
@@ -16,6 +17,8 @@ std::shared_ptr<const ClipModel> ClipModel::load(const std::string& path,
     logger().warn(
         "this CPU has neither AVX-512 BF16 nor AMX: bf16 products are emulated and slower "
         "than fp32");
+  // The reduced-precision modes ask for rounding; fp32 promises float32 (CPU parity).
+  if (device.is_cuda()) use_exact_float32_on_cuda();
   LoadedCheckpoint loaded = load_checkpoint(path);
   const StateDict& state = loaded.state;
   std::shared_ptr<ClipModel> model(new ClipModel());

@@ -15,6 +15,12 @@ namespace tagclip {
 
 bool cuda_compiled_in() { return TAGCLIP_HAVE_CUDA != 0; }
 
+std::string device_summary() {
+  if (!cuda_compiled_in()) return "CPU only";
+  const int count = at::hasCUDA() ? static_cast<int>(at::getNumGPUs()) : 0;
+  return "CUDA compiled in, " + std::to_string(count) + (count == 1 ? " device" : " devices");
+}
+
 c10::Device parse_device(const std::string& text) {
   if (text == "cpu") return c10::Device(c10::kCPU);
   static const std::regex cuda_pattern("cuda(:([0-9]+))?");
@@ -31,6 +37,10 @@ c10::Device parse_device(const std::string& text) {
     throw UsageError("device '" + text + "' asked for, but only " + std::to_string(count) +
                      " CUDA device(s) are present");
   return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
+}
+
+std::optional<int> default_thread_count(const c10::Device& device) {
+  return device.is_cuda() ? std::optional<int>(1) : std::nullopt;
 }
 
 int set_thread_count(std::optional<int> threads) {
