@@ -17,6 +17,8 @@
 #include "tag_run.h"
 #include "tagclip/core/atomic_file.h"
 #include "tagclip/core/stage_profile.h"
+#include "tagclip/model/cuda_support.h"
+#include "tagclip/model/device.h"
 #include "tagclip/errors.h"
 #include "tagger_options.h"
 
@@ -121,6 +123,12 @@ void register_tag_command(CLI::App& app, int& exit_code) {
     // Checked now, not after the run: a typo in a folder name costs nothing.
     prepare_output_path(run.labels_out, "--labels-out");
     prepare_output_path(meta_out, "--meta-out");
+    // On a GPU each stage waits for its kernels, so the profile says where GPU time goes.
+    if (o->profile) {
+      const c10::Device device = parse_device(o->config.device);
+      if (device.is_cuda())
+        StageProfile::instance().set_boundary_wait([device] { synchronize(device); });
+    }
     const Tagger tagger = Tagger::load(o->config);
 
     run.resume = o->resume;

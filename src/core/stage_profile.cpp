@@ -51,7 +51,17 @@ StageTimer::StageTimer(StageTimer&& other) noexcept
   other.opaque_ = false;
 }
 
+void StageProfile::set_boundary_wait(std::function<void()> wait) {
+  boundary_wait_ = std::move(wait);
+  boundary_thread_ = std::this_thread::get_id();
+}
+
+void StageProfile::boundary_wait() const {
+  if (boundary_wait_ && std::this_thread::get_id() == boundary_thread_) boundary_wait_();
+}
+
 void StageTimer::start(std::string stage, bool opaque) {
+  StageProfile::instance().boundary_wait();
   stage_ = std::move(stage);
   running_ = true;
   opaque_ = opaque;
@@ -62,6 +72,7 @@ void StageTimer::start(std::string stage, bool opaque) {
 void StageTimer::stop() {
   if (!running_) return;
   running_ = false;
+  StageProfile::instance().boundary_wait();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   if (opaque_) --opaque_depth;

@@ -1,14 +1,17 @@
 // Wall time per named stage of a run, summed over its images: what `tag --profile` prints.
 // Timers cost one relaxed atomic load when profiling is off, so they stay in the hot path.
 // LibTorch's CPU operators return when their work is done, so wall time is the stage's cost;
-// on CUDA a stage's time includes waiting for earlier queued kernels.
+// CUDA kernels are only queued, so on a GPU a boundary wait (set_boundary_wait) makes each
+// timer wait for them first: a stage then pays for its own kernels and no earlier ones.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -28,6 +31,11 @@ class StageProfile {
 
   void set_enabled(bool enabled) { enabled_.store(enabled, std::memory_order_relaxed); }
   bool enabled() const { return enabled_.load(std::memory_order_relaxed); }
+  // Called where a timer on the calling thread starts and stops (e.g. "wait for the GPU's
+  // queued kernels"); timers on other threads (decoding, writing) do not wait. Set it
+  // before the run, not during one; an empty function removes it.
+  void set_boundary_wait(std::function<void()> wait);
+  void boundary_wait() const;
   // Thread-safe.
   void add(const std::string& stage, double seconds);
   // In the order each stage was first seen.
@@ -36,6 +44,8 @@ class StageProfile {
 
  private:
   std::atomic<bool> enabled_{false};
+  std::function<void()> boundary_wait_;
+  std::thread::id boundary_thread_;
   mutable std::mutex mutex_;
   std::vector<StageTime> totals_;
   std::unordered_map<std::string, size_t> index_;
