@@ -1,6 +1,8 @@
 #include "test_support.h"
 
+#include <ftw.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -8,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -52,6 +55,20 @@ std::vector<nlohmann::json> parse_json_lines(const std::string& text) {
 
 namespace {
 
+int remove_entry(const char* path, const struct stat*, int, struct FTW*) {
+  return ::remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+// rm -rf through POSIX, not std::filesystem::remove_all: pip's LibTorch 2.11 exports its
+// own copy of remove_all (from the static libstdc++ supplement it is built with), the
+// dynamic linker bound this program's calls to it, and it jumped to address 0 (seen on
+// an Ubuntu 24.04 GPU machine). Returns false when something could not be removed.
+bool remove_tree(const fs::path& root) {
+  struct stat info;
+  if (::lstat(root.c_str(), &info) != 0) return errno == ENOENT;
+  return ::nftw(root.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0;
+}
+
 fs::path process_scratch_root() {
   return fs::temp_directory_path() / ("tagclip-test-" + std::to_string(::getpid()));
 }
@@ -62,8 +79,7 @@ fs::path process_scratch_root() {
 void remove_scratch_root_if_passed() {
   const fs::path root = process_scratch_root();
   if (::testing::UnitTest::GetInstance()->Passed()) {
-    std::error_code ignored;
-    fs::remove_all(root, ignored);
+    remove_tree(root);
   } else {
     std::fprintf(stderr, "test scratch files kept in %s\n", root.string().c_str());
   }
@@ -75,7 +91,7 @@ std::string make_scratch_dir(const std::string& name) {
   static std::once_flag registered;
   std::call_once(registered, [] { std::atexit(remove_scratch_root_if_passed); });
   const fs::path dir = process_scratch_root() / name;
-  fs::remove_all(dir);
+  if (!remove_tree(dir)) throw std::runtime_error("cannot empty scratch folder " + dir.string());
   fs::create_directories(dir);
   return dir.string();
 }
