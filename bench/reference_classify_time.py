@@ -14,11 +14,19 @@ def main():
     parser.add_argument("--model", required=True)
     parser.add_argument("--images", required=True, help="folder of <id>.jpg")
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--device", default="cpu",
+                        help="cpu or cuda; on cuda clip.load keeps OpenAI's float16 weights, "
+                        "as the authors' classify.py does on a GPU")
     parser.add_argument("--flush-denormal", action="store_true",
                         help="torch.set_flush_denormal(True) first (tagclip does this itself)")
     parser.add_argument("--text-cache", help="keep the class embeddings in this file: their "
                         "time is excluded anyway, and a run at several sizes pays it once")
     args = parser.parse_args()
+    # Still right after the chdir below.
+    args.reference, args.model, args.images = (os.path.abspath(p) for p in
+                                                (args.reference, args.model, args.images))
+    if args.text_cache:
+        args.text_cache = os.path.abspath(args.text_cache)
     sys.path.insert(0, args.reference)
     os.chdir(args.reference)  # classify.py imports its siblings
     import torch
@@ -38,8 +46,8 @@ def main():
     reference.image_list = [i + ".jpg" for i in ids]
     reference.all_label_list = [["0"] for _ in ids]
     reference.model_type = "clip"
-    reference.device = "cpu"
-    reference.model, _ = clip.load(args.model, device="cpu")
+    reference.device = args.device
+    reference.model, _ = clip.load(args.model, device=args.device)
     reference.model.eval()
 
     text_seconds = []
@@ -59,10 +67,13 @@ def main():
     clip.encode_text_with_prompt_ensemble = timed_encode
     start = time.perf_counter()
     reference.classify()
+    if args.device != "cpu":
+        torch.cuda.synchronize()
     total = time.perf_counter() - start
     per_image = (total - sum(text_seconds)) / len(ids)
     print(f"reference per image: {per_image * 1e3:.1f} ms ({len(ids)} images, "
-          f"text encoding {sum(text_seconds):.1f} s excluded, threads {torch.get_num_threads()}"
+          f"text encoding {sum(text_seconds):.1f} s excluded, {args.device}, "
+          f"threads {torch.get_num_threads()}"
           f"{', denormals flushed' if args.flush_denormal else ''})")
 
 

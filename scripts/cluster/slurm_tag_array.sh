@@ -11,7 +11,8 @@
 # Join the shards afterwards with slurm_merge.sh (submit_slurm.sh does both).
 #
 # The defaults below suit a CPU node; override them on the sbatch command line. On a GPU
-# node add --gres=gpu:1 and pass --device cuda (the CUDA path is not yet proven on a GPU).
+# node add --gres=gpu:1 and pass --device cuda --threads 1 with a CUDA build
+# (scripts/setup_cuda.sh; one CPU thread measured fastest beside a GPU).
 # Environment: TAGCLIP, the tagclip binary (default: tagclip on PATH).
 #SBATCH --job-name=tagclip-tag
 #SBATCH --cpus-per-task=8
