@@ -32,7 +32,8 @@ void add_model_group(CLI::App& cmd, TaggerConfig& c) {
       ->default_str(to_string(c.precision))
       ->check(CLI::IsMember({"fp32", "bf16", "fp16"}))
       ->group("Model");
-  cmd.add_option("--threads", c.threads, "CPU threads for LibTorch (default: every core)")
+  cmd.add_option("--threads", c.threads, "CPU threads for LibTorch (default: every core; 1 with --device cuda, which measured "
+                 "fastest there)")
       ->check(CLI::Range(1, kMaxThreads))
       ->group("Model");
 }
