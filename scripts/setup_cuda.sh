@@ -7,7 +7,7 @@
 #   --libtorch DIR   an unpacked LibTorch (the folder holding share/cmake/Torch); default:
 #                    the LibTorch of `python3 -c 'import torch'` (torch.utils.cmake_prefix_path)
 #   --deps P         OpenCV, CLI11, nlohmann_json, spdlog, ICU, tinyxml2 and GoogleTest from a
-#                    prefix made by scripts/cuda/make_deps_bundle.sh (a folder, or its
+#                    prefix made by scripts/cuda/make_deps_prefix.sh (a folder, or its
 #                    deps.tar.xz, unpacked into the build folder), for a machine that has no
 #                    such packages and no network; default: the system's (apt: see setup.sh)
 #   --targets "..."  what to build (default: everything; e.g. "tagclip test_cuda_parity")
