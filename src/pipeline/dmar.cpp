@@ -43,16 +43,18 @@ AttentionVotes::AttentionVotes(std::vector<int64_t> refinement_blocks)
 }
 
 void AttentionVotes::add(int64_t block, const at::Tensor& patch_attention) {
-  if (patch_attention.dim() != 2 || patch_attention.size(0) != patch_attention.size(1) ||
+  if (patch_attention.dim() < 2 || patch_attention.dim() > 3 ||
+      patch_attention.size(-2) != patch_attention.size(-1) ||
       (votes_.defined() && patch_attention.sizes() != votes_.sizes()))
-    throw ShapeError("DMAR: every block's patch attention must be the same [N, N], got " +
-                     c10::str(patch_attention.sizes()));
+    throw ShapeError(
+        "DMAR: every block's patch attention must be the same [N, N] or [B, N, N], got " +
+        c10::str(patch_attention.sizes()));
   if (std::find(added_.begin(), added_.end(), block) != added_.end())
     throw ShapeError("DMAR: the attention of block " + std::to_string(block) + " came twice");
   if (added_.size() >= 255) throw UsageError("DMAR counts the votes of at most 255 blocks");
   const at::Tensor map = patch_attention.to(at::kFloat);
-  // Each block votes with its own mean over all N * N entries.
-  const at::Tensor above = map > map.mean();
+  // Each block votes with its own mean over all N * N entries of each image's map.
+  const at::Tensor above = map > map.mean({-2, -1}, /*keepdim=*/true);
   if (!votes_.defined()) votes_ = at::zeros(map.sizes(), map.options().dtype(at::kByte));
   votes_.add_(above);
   if (std::find(refinement_blocks_.begin(), refinement_blocks_.end(), block) !=
@@ -134,44 +136,70 @@ at::Tensor class_box_mask(const at::Tensor& column, int64_t grid_h, int64_t grid
 }
 
 at::Tensor first_refinement(const at::Tensor& attention, const at::Tensor& coarse) {
-  if (attention.dim() != 2 || coarse.dim() != 2 || attention.size(1) != coarse.size(0))
-    throw ShapeError("first_refinement: attention [N, N] and coarse [N, K] expected, got " +
-                     c10::str(attention.sizes()) + " and " + c10::str(coarse.sizes()));
+  if (attention.dim() < 2 || attention.dim() > 3 || coarse.dim() != attention.dim() ||
+      attention.size(-1) != coarse.size(-2) ||
+      (attention.dim() == 3 && attention.size(0) != coarse.size(0)))
+    throw ShapeError(
+        "first_refinement: attention [N, N] and coarse [N, K] (or [B, N, N] and [B, N, K]) "
+        "expected, got " +
+        c10::str(attention.sizes()) + " and " + c10::str(coarse.sizes()));
   return at::matmul(attention.to(at::kFloat), coarse.to(at::kFloat));
 }
+
+namespace {
+
+// Column k of the result is class k's box mask on the flattened grid (the patches
+// attention may propagate from), zero for classes not in `positive`.
+//   first: [N, K] float32 on the CPU; positive: [K] bool on the CPU. Returns [N, K].
+at::Tensor box_columns(const at::Tensor& first, const at::Tensor& positive, int64_t grid_h,
+                       int64_t grid_w, bool clip_box_ends) {
+  const auto positive_access = positive.accessor<bool, 1>();
+  std::vector<at::Tensor> boxes;
+  boxes.reserve(first.size(1));
+  for (int64_t k = 0; k < first.size(1); ++k)
+    boxes.push_back(
+        positive_access[k]
+            ? class_box_mask(first.select(1, k), grid_h, grid_w, clip_box_ends).reshape({-1})
+            : at::zeros({first.size(0)}, at::kFloat));
+  return at::stack(boxes, 1);
+}
+
+}  // namespace
 
 at::Tensor second_refinement(const at::Tensor& attention, const at::Tensor& coarse,
                              const at::Tensor& first, int64_t grid_h, int64_t grid_w,
                              bool clip_box_ends) {
-  if (first.sizes() != coarse.sizes() || attention.dim() != 2 ||
-      attention.size(1) != coarse.size(0))
-    throw ShapeError("second_refinement: attention [N, N], coarse and first [N, K] expected");
-  check_grid(first.size(0), grid_h, grid_w, "second_refinement");
-  const int64_t classes = first.size(1);
-  const at::Tensor first_cpu = first.to(at::kCPU, at::kFloat).contiguous();
-  const at::Tensor positive = first_cpu.amax(0) > 0;  // [K]: the reference's candidates
-  const auto positive_access = positive.accessor<bool, 1>();
-  // B: [N, K], column k = class k's box mask on the flattened grid (the patches attention
-  // may propagate from).
-  std::vector<at::Tensor> boxes;
-  boxes.reserve(classes);
-  for (int64_t k = 0; k < classes; ++k)
-    boxes.push_back(
-        positive_access[k]
-            ? class_box_mask(first_cpu.select(1, k), grid_h, grid_w, clip_box_ends).reshape({-1})
-            : at::zeros({first.size(0)}, at::kFloat));
-  const at::Tensor box_columns = at::stack(boxes, 1).to(first.device());
+  if (first.sizes() != coarse.sizes() || attention.dim() != coarse.dim() ||
+      attention.dim() < 2 || attention.dim() > 3 || attention.size(-1) != coarse.size(-2))
+    throw ShapeError(
+        "second_refinement: attention [N, N], coarse and first [N, K] (or all with a leading "
+        "batch) expected");
+  check_grid(first.size(-2), grid_h, grid_w, "second_refinement");
+  const bool batched = first.dim() == 3;
+  // [B, N, K] in one copy: the boxes are found on the CPU (OpenCV's contours).
+  const at::Tensor first_cpu = (batched ? first : first.unsqueeze(0)).to(at::kCPU, at::kFloat);
+  const at::Tensor positive = first_cpu.amax(1) > 0;  // [B, K]: the reference's candidates
+  std::vector<at::Tensor> boxes;                      // per image, [N, K]
+  for (int64_t b = 0; b < first_cpu.size(0); ++b)
+    boxes.push_back(box_columns(first_cpu[b], positive[b], grid_h, grid_w, clip_box_ends));
+  at::Tensor box_mask = at::stack(boxes, 0).to(first.device());  // [B, N, K]
+  at::Tensor keep_refined = positive.to(first.device()).unsqueeze(1);  // [B, 1, K]
+  if (!batched) {
+    box_mask = box_mask[0];
+    keep_refined = keep_refined[0];
+  }
   // A diag(B_k) C[:, k] for all k at once: masking the columns of A is masking C's rows.
-  const at::Tensor refined =
-      at::matmul(attention.to(at::kFloat), box_columns * coarse.to(at::kFloat));
-  return at::where(positive.to(first.device()).view({1, classes}), refined, first.to(at::kFloat));
+  const at::Tensor refined = at::matmul(attention.to(at::kFloat), box_mask * coarse.to(at::kFloat));
+  return at::where(keep_refined, refined, first.to(at::kFloat));
 }
 
 at::Tensor local_scores(const at::Tensor& refined, int64_t num_foreground) {
-  if (refined.dim() != 2 || num_foreground < 1 || num_foreground > refined.size(1))
-    throw ShapeError("local_scores: refined [N, K] with K >= " + std::to_string(num_foreground) +
-                     " expected, got " + c10::str(refined.sizes()));
-  return std::get<0>(refined.slice(1, 0, num_foreground).max(0)).to(at::kFloat);
+  if (refined.dim() < 2 || refined.dim() > 3 || num_foreground < 1 ||
+      num_foreground > refined.size(-1))
+    throw ShapeError("local_scores: refined [N, K] or [B, N, K] with K >= " +
+                     std::to_string(num_foreground) + " expected, got " +
+                     c10::str(refined.sizes()));
+  return std::get<0>(refined.slice(-1, 0, num_foreground).max(-2)).to(at::kFloat);
 }
 
 namespace {

@@ -135,23 +135,30 @@ TagclipPipeline::TagclipPipeline(std::shared_ptr<const ClipModel> model,
 }
 
 TagResult TagclipPipeline::run(const at::Tensor& image) const {
+  if (image.dim() != 4 || image.size(0) != 1)
+    throw ShapeError("the pipeline takes one normalised image [1, 3, H, W], got " +
+                     c10::str(image.sizes()));
+  return run_batch(image).front();
+}
+
+std::vector<TagResult> TagclipPipeline::run_batch(const at::Tensor& images) const {
   const ClipArchitecture& arch = model_->architecture();
   const int64_t patch = arch.patch_size;
-  if (image.dim() != 4 || image.size(0) != 1 || image.size(1) != 3 || image.size(2) == 0 ||
-      image.size(3) == 0 || image.size(2) % patch != 0 || image.size(3) % patch != 0)
+  if (images.dim() != 4 || images.size(0) < 1 || images.size(1) != 3 || images.size(2) == 0 ||
+      images.size(3) == 0 || images.size(2) % patch != 0 || images.size(3) % patch != 0)
     throw ShapeError(
-        "the pipeline takes one normalised image [1, 3, H, W] with H and W multiples "
-        "of " +
-        std::to_string(patch) + ", got " + c10::str(image.sizes()));
+        "the pipeline takes normalised images [B, 3, H, W] with H and W multiples of " +
+        std::to_string(patch) + ", got " + c10::str(images.sizes()));
   const at::InferenceMode guard;
-  if (options_.method == TagclipMethod::kGlobal) return run_global(image);
+  if (options_.method == TagclipMethod::kGlobal) return run_global(images);
 
-  const int64_t grid_h = image.size(2) / patch, grid_w = image.size(3) / patch;
+  const int64_t count = images.size(0);
+  const int64_t grid_h = images.size(2) / patch, grid_w = images.size(3) / patch;
   const bool needs_attention = options_.method != TagclipMethod::kCoarse;
-  const at::Tensor input = image.to(model_->device());
+  const at::Tensor input = images.to(model_->device());
 
   // 1. One pass at full resolution. Each block's attention, without its mask, goes into
-  // DMAR's votes as soon as it is computed: its [N, N] patch part (class token dropped).
+  // DMAR's votes as soon as it is computed: its [B, N, N] patch part (class token dropped).
   VisionForwardOptions forward;
   forward.self_only_last_block = options_.self_only_last_block;
   forward.self_only_penalty = options_.self_only_penalty;
@@ -160,20 +167,24 @@ TagResult TagclipPipeline::run(const at::Tensor& image) const {
   if (needs_attention)
     forward.attention_observer = [&votes](int64_t block, const at::Tensor& attention) {
       const StageTimer timer("dmar votes");
-      votes.add(block, attention[0].slice(0, 1).slice(1, 1));
+      votes.add(block, attention.slice(1, 1).slice(2, 1));
     };
   const VisionOutput encoded = model_->vision().forward(input, forward);
 
-  // 2. Coarse patch classification C [N, K].
+  // 2. Coarse patch classification C [B, N, K].
   StageTimer coarse_timer("coarse patch scores");
+  const at::Tensor patch_tokens = encoded.tokens.slice(1, 1);  // [B, N, E]
   const at::Tensor coarse =
-      coarse_patch_probabilities(encoded.tokens[0], text_embeddings_, model_->logit_scale());
+      class_probabilities(patch_tokens.reshape({-1, patch_tokens.size(2)}), text_embeddings_,
+                          model_->logit_scale())
+          .view({count, patch_tokens.size(1), -1});
   coarse_timer.stop();
 
-  TagResult result;
-  at::Tensor patch_scores = coarse;  // whose max over patches is the local score
+  std::vector<TagResult> results(static_cast<size_t>(count));
+  at::Tensor patch_scores = coarse;  // [B, N, K], whose max over patches is the local score
+  at::Tensor scores;                 // [B, K_fg]
   if (options_.method == TagclipMethod::kCoarse) {
-    result.scores = local_scores(coarse, num_foreground_).to(at::kCPU);
+    scores = local_scores(coarse, num_foreground_).to(at::kCPU);
   } else {
     // 3. DMAR on the patch-to-patch attention gathered above.
     DmarOptions dmar;
@@ -184,48 +195,59 @@ TagResult TagclipPipeline::run(const at::Tensor& image) const {
     const DmarResult refined = dmar_refine(votes, coarse, grid_h, grid_w, num_foreground_, dmar);
     dmar_timer.stop();
     patch_scores = refined.refined;
-    result.scores = refined.local_scores.to(at::kCPU);
+    scores = refined.local_scores.to(at::kCPU);
 
-    // 4. CWR on the candidates.
+    // 4. CWR on the candidates, the crops of the whole batch encoded together.
     if (options_.method == TagclipMethod::kTagclip) {
       CwrOptions cwr;
       cwr.candidate_ratio = options_.candidate_ratio;
       cwr.clip_box_ends = options_.clip_box_ends;
       cwr.early_stop = options_.cwr_early_stop;
       cwr.batched = options_.batched_cwr;
-      cwr.max_batch = options_.cwr_max_batch;
+      cwr.max_batch = options_.cwr_max_batch * count;
       // Opaque: the crops run the same blocks, which would otherwise add to their rows.
       StageTimer cwr_timer("cwr (crops encoded and rescored)", /*opaque=*/true);
-      CwrResult rescored =
-          cwr_rescore(*model_, input, text_embeddings_, refined.refined, refined.local_scores, cwr);
-      result.scores = rescored.scores;
-      result.cwr_candidates = std::move(rescored.candidates);
-      result.cwr_rescored = std::move(rescored.rescored);
-      result.cwr_stopped_early = rescored.stopped_early;
+      std::vector<CwrResult> rescored = cwr_rescore_batch(
+          *model_, input, text_embeddings_, refined.refined, refined.local_scores, cwr);
+      for (size_t b = 0; b < results.size(); ++b) {
+        results[b].scores = rescored[b].scores;
+        results[b].cwr_candidates = std::move(rescored[b].candidates);
+        results[b].cwr_rescored = std::move(rescored[b].rescored);
+        results[b].cwr_stopped_early = rescored[b].stopped_early;
+      }
     }
   }
   // 5. Labels.
   const StageTimer labels_timer("labels");
-  result.labels = select_labels(result.scores, options_.label_ratio);
-  if (options_.keep_patch_maps)
-    result.patch_maps = as_patch_maps(patch_scores, num_foreground_, grid_h, grid_w);
-  return result;
+  for (size_t b = 0; b < results.size(); ++b) {
+    TagResult& result = results[b];
+    const int64_t index = static_cast<int64_t>(b);
+    if (!result.scores.defined()) result.scores = scores[index].contiguous();
+    result.labels = select_labels(result.scores, options_.label_ratio);
+    if (options_.keep_patch_maps)
+      result.patch_maps = as_patch_maps(patch_scores[index], num_foreground_, grid_h, grid_w);
+  }
+  return results;
 }
 
-TagResult TagclipPipeline::run_global(const at::Tensor& image) const {
+std::vector<TagResult> TagclipPipeline::run_global(const at::Tensor& images) const {
   const int64_t resolution = model_->architecture().input_resolution;
   const at::Tensor resized =
-      at::upsample_bilinear2d(image.to(model_->device(), at::kFloat), {resolution, resolution},
+      at::upsample_bilinear2d(images.to(model_->device(), at::kFloat), {resolution, resolution},
                               /*align_corners=*/false);
   VisionForwardOptions forward;
   forward.class_token_only = true;  // plain CLIP reads the class token alone
   const VisionOutput encoded = model_->vision().forward(resized, forward);
   const at::Tensor probabilities =
-      class_probabilities(encoded.tokens.select(1, 0), text_embeddings_, model_->logit_scale());
-  TagResult result;
-  result.scores = probabilities[0].slice(0, 0, num_foreground_).to(at::kCPU).contiguous();
-  result.labels = select_labels(result.scores, options_.label_ratio);
-  return result;
+      class_probabilities(encoded.tokens.select(1, 0), text_embeddings_, model_->logit_scale())
+          .slice(1, 0, num_foreground_)
+          .to(at::kCPU);  // [B, K_fg]
+  std::vector<TagResult> results(static_cast<size_t>(images.size(0)));
+  for (size_t b = 0; b < results.size(); ++b) {
+    results[b].scores = probabilities[static_cast<int64_t>(b)].contiguous();
+    results[b].labels = select_labels(results[b].scores, options_.label_ratio);
+  }
+  return results;
 }
 
 }  // namespace tagclip

@@ -43,6 +43,10 @@ struct PatchBox {
 //   refined: [N, K]; local: [K_fg].
 std::vector<int64_t> cwr_candidates(const at::Tensor& refined, const at::Tensor& local,
                                     double ratio);
+// The same for a batch, each image against its own min and max, with one copy to the CPU.
+//   refined: [B, N, K]; local: [B, K_fg]. Returns each image's candidates.
+std::vector<std::vector<int64_t>> cwr_candidates_batch(const at::Tensor& refined,
+                                                        const at::Tensor& local, double ratio);
 
 // Where CWR looks for one class.
 struct CandidateRegion {
@@ -84,5 +88,14 @@ struct CwrResult {
 CwrResult cwr_rescore(const ClipModel& model, const at::Tensor& image,
                       const at::Tensor& text_embeddings, const at::Tensor& refined,
                       const at::Tensor& local, const CwrOptions& options);
+
+// The same for a batch of images of one size: images [B, 3, H, W], refined [B, N, K],
+// local [B, K_fg]. The crops of all the images' candidates are encoded together,
+// options.max_batch at a time, so a GPU sees few large forwards instead of many small
+// ones; image b's result equals cwr_rescore on it alone up to float rounding.
+std::vector<CwrResult> cwr_rescore_batch(const ClipModel& model, const at::Tensor& images,
+                                         const at::Tensor& text_embeddings,
+                                         const at::Tensor& refined, const at::Tensor& local,
+                                         const CwrOptions& options);
 
 }  // namespace tagclip

@@ -37,8 +37,10 @@ class AttentionVotes {
   // refinement_blocks: 0-based, resolved. Throws UsageError when empty.
   explicit AttentionVotes(std::vector<int64_t> refinement_blocks);
 
-  // patch_attention: [N, N] of block `block`, any dtype and device; each block once.
-  // Throws UsageError for a repeated block or a map whose shape differs from the first.
+  // patch_attention: [N, N] of block `block`, or [B, N, N] for a batch of images of one
+  // size (each image's map votes with its own mean), any dtype and device; each block
+  // once. Throws UsageError for a repeated block or a map whose shape differs from the first.
+  // The results below then carry the same leading batch dimension.
   void add(int64_t block, const at::Tensor& patch_attention);
 
   int64_t blocks_added() const { return static_cast<int64_t>(added_.size()); }
@@ -76,6 +78,8 @@ at::Tensor class_box_mask(const at::Tensor& column, int64_t grid_h, int64_t grid
                           bool clip_box_ends);
 
 // First refinement R1 = A C.  attention: [N, N]; coarse: [N, K]. Returns [N, K].
+// Every refinement below also takes a leading batch dimension on all its tensors
+// ([B, N, N], [B, N, K]), image b's result being what it alone would give.
 at::Tensor first_refinement(const at::Tensor& attention, const at::Tensor& coarse);
 
 // Second refinement: for every class k with max(R1[:, k]) > 0, R[:, k] = A diag(B_k) C[:, k]
@@ -86,12 +90,13 @@ at::Tensor second_refinement(const at::Tensor& attention, const at::Tensor& coar
                              bool clip_box_ends);
 
 // Per-class local scores: the max over patches of refined[:, k] for the first
-// num_foreground classes. refined: [N, K]. Returns float32 [num_foreground].
+// num_foreground classes. refined: [N, K] (or [B, N, K]). Returns float32 [num_foreground]
+// (or [B, num_foreground]).
 at::Tensor local_scores(const at::Tensor& refined, int64_t num_foreground);
 
 struct DmarResult {
-  at::Tensor refined;       // [N, K] float32, R after both refinements
-  at::Tensor local_scores;  // [K_fg] float32
+  at::Tensor refined;       // [N, K] float32, R after both refinements ([B, N, K] batched)
+  at::Tensor local_scores;  // [K_fg] float32 ([B, K_fg] batched)
 };
 
 // The whole stage. patch_attention: every block's [N, N] map; coarse: [N, K].

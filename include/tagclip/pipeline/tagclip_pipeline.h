@@ -91,13 +91,19 @@ class TagclipPipeline {
   // pipeline only sees the tensor, and this is the same resize CWR applies to its crops.
   TagResult run(const at::Tensor& image) const;
 
+  // images: [B, 3, H, W], images of one size, each as run() takes it. One forward pass,
+  // DMAR and CWR serve the whole batch (CWR's crops encoded together, cwr_max_batch per
+  // image per forward), which is what keeps a GPU busy; image b's result equals run() on
+  // it alone up to float rounding (tests/test_pipeline_batch.cpp).
+  std::vector<TagResult> run_batch(const at::Tensor& images) const;
+
   const TagclipOptions& options() const { return options_; }
   const ClipModel& model() const { return *model_; }
   int64_t num_foreground() const { return num_foreground_; }
   int64_t num_classes() const { return text_embeddings_.size(0); }
 
  private:
-  TagResult run_global(const at::Tensor& image) const;
+  std::vector<TagResult> run_global(const at::Tensor& images) const;
 
   std::shared_ptr<const ClipModel> model_;
   at::Tensor text_embeddings_;  // [K, E] float32 on the model's device
