@@ -56,6 +56,52 @@ TEST(OrderedPrefetcher, StopsWhenDestroyedBeforeEveryResultIsTaken) {
   OrderedPrefetcher<int> nothing(0, 2, [](size_t) { return 0; });  // no thread at all
 }
 
+TEST(OrderedPrefetcher, SeveralWorkersStillHandOutInOrderWithinTheDepth) {
+  std::atomic<int> produced{0}, running{0}, most_running{0};
+  int taken = 0, most_ahead = 0;
+  OrderedPrefetcher<int> prefetcher(
+      200, 6,
+      [&](size_t i) {
+        const int now = ++running;
+        int seen = most_running.load();
+        while (now > seen && !most_running.compare_exchange_weak(seen, now)) {
+        }
+        // Later indices finish first now and then, so order comes from next(), not luck.
+        std::this_thread::sleep_for(std::chrono::microseconds(i % 3 == 0 ? 400 : 50));
+        --running;
+        ++produced;
+        return static_cast<int>(i) * 7;
+      },
+      4);
+  for (int i = 0; i < 200; ++i) {
+    most_ahead = std::max(most_ahead, produced.load() - taken);
+    EXPECT_EQ(prefetcher.next(), i * 7);
+    ++taken;
+  }
+  EXPECT_LE(most_ahead, 6);
+  EXPECT_GE(most_running.load(), 2);  // the workers did overlap
+  EXPECT_LE(most_running.load(), 4);
+  EXPECT_EQ(produced.load(), 200);
+}
+
+TEST(OrderedPrefetcher, SeveralWorkersRethrowTheFirstFailureInItsTurn) {
+  OrderedPrefetcher<int> prefetcher(
+      40, 8,
+      [](size_t i) -> int {
+        if (i == 5 || i == 9) throw std::runtime_error("cannot decode " + std::to_string(i));
+        std::this_thread::sleep_for(std::chrono::microseconds(i == 4 ? 2000 : 10));
+        return static_cast<int>(i);
+      },
+      3);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(prefetcher.next(), i);
+  try {
+    prefetcher.next();
+    ADD_FAILURE() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "cannot decode 5");
+  }
+}
+
 TEST(OrderedTaskQueue, RunsTasksInOrderAndFinishWaitsForThem) {
   std::vector<int> done;
   OrderedTaskQueue queue(2);

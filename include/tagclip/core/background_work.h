@@ -1,31 +1,40 @@
 // Work beside the encoder: the next images decoded and resized ahead of it, and records and
-// pictures written behind it, each on one thread of its own with a bounded queue, so the
+// pictures written behind it, each on threads of their own with a bounded queue, so the
 // encoder's threads wait on neither (tag's --profile shows what is left: "wait for
 // decode").
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
+#include <cstdint>
 #include <cstddef>
 #include <deque>
 #include <exception>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <utility>
+#include <vector>
 
 namespace tagclip {
 
-// produce(0), produce(1), ... produce(count - 1) run in order on a background thread, at
-// most `depth` results ahead of the consumer; next() hands them out in the same order.
-// produce must not throw (put a failure into T): an exception escaping it is rethrown by
-// next(). The destructor stops the thread, also when not every result was taken.
+// produce(0), produce(1), ... produce(count - 1) run on `workers` background threads, each
+// taking the next index in turn, at most `depth` results ahead of the consumer (claimed or
+// ready); next() hands them out in index order. One worker produces strictly in order; more
+// keep a GPU fed where decoding one image takes longer than encoding it. produce must not
+// throw (put a failure into T): an exception escaping it is rethrown by next() in its
+// turn, after the results before it. The destructor stops the threads, also when not every
+// result was taken.
 template <typename T>
 class OrderedPrefetcher {
  public:
-  OrderedPrefetcher(size_t count, size_t depth, std::function<T(size_t)> produce)
+  OrderedPrefetcher(size_t count, size_t depth, std::function<T(size_t)> produce,
+                    size_t workers = 1)
       : count_(count), depth_(depth < 1 ? 1 : depth), produce_(std::move(produce)) {
-    if (count_ > 0) worker_ = std::thread([this] { run(); });
+    const size_t threads = std::min(std::max<size_t>(workers, 1), count_);
+    for (size_t t = 0; t < threads; ++t) workers_.emplace_back([this] { run(); });
   }
   ~OrderedPrefetcher() {
     {
@@ -33,7 +42,7 @@ class OrderedPrefetcher {
       stopping_ = true;
     }
     changed_.notify_all();
-    if (worker_.joinable()) worker_.join();
+    for (std::thread& worker : workers_) worker.join();
   }
   OrderedPrefetcher(const OrderedPrefetcher&) = delete;
   OrderedPrefetcher& operator=(const OrderedPrefetcher&) = delete;
@@ -41,10 +50,12 @@ class OrderedPrefetcher {
   // Blocks until the next result is ready. Call it at most `count` times.
   T next() {
     std::unique_lock<std::mutex> lock(mutex_);
-    changed_.wait(lock, [this] { return !ready_.empty() || failure_; });
-    if (ready_.empty()) std::rethrow_exception(failure_);
-    T value = std::move(ready_.front());
-    ready_.pop_front();
+    changed_.wait(lock, [this] { return ready_.count(taken_) || failed_at_ == taken_; });
+    const auto found = ready_.find(taken_);
+    if (found == ready_.end()) std::rethrow_exception(failure_);
+    T value = std::move(found->second);
+    ready_.erase(found);
+    ++taken_;
     lock.unlock();
     changed_.notify_all();
     return value;
@@ -52,24 +63,34 @@ class OrderedPrefetcher {
 
  private:
   void run() {
-    for (size_t i = 0; i < count_; ++i) {
+    for (;;) {
+      size_t i = 0;
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        changed_.wait(lock, [this] { return stopping_ || ready_.size() < depth_; });
-        if (stopping_) return;
+        changed_.wait(lock, [this] {
+          return stopping_ || claimed_ >= count_ || claimed_ >= failed_at_ ||
+                 claimed_ < taken_ + depth_;
+        });
+        if (stopping_ || claimed_ >= count_ || claimed_ >= failed_at_) return;
+        i = claimed_++;
       }
       std::optional<T> value;
+      std::exception_ptr failure;
       try {
         value.emplace(produce_(i));
       } catch (...) {
-        const std::lock_guard<std::mutex> lock(mutex_);
-        failure_ = std::current_exception();
-        changed_.notify_all();
-        return;
+        failure = std::current_exception();
       }
       {
         const std::lock_guard<std::mutex> lock(mutex_);
-        ready_.push_back(std::move(*value));
+        if (failure) {
+          if (i < failed_at_) {
+            failed_at_ = i;
+            failure_ = failure;
+          }
+        } else {
+          ready_.emplace(i, std::move(*value));
+        }
       }
       changed_.notify_all();
     }
@@ -79,10 +100,13 @@ class OrderedPrefetcher {
   std::function<T(size_t)> produce_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<T> ready_;
+  std::map<size_t, T> ready_;  // produced, not yet taken, by index
+  size_t claimed_ = 0;         // indices handed to workers so far
+  size_t taken_ = 0;           // results handed out by next()
+  size_t failed_at_ = SIZE_MAX;  // the first index whose produce threw
   std::exception_ptr failure_;
   bool stopping_ = false;
-  std::thread worker_;
+  std::vector<std::thread> workers_;
 };
 
 // Runs posted tasks one at a time, in the order posted, on a background thread; post()
