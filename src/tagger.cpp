@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <sstream>
@@ -61,6 +62,7 @@ TaggerConfig::TaggerConfig()
 
 void TaggerConfig::validate() const {
   if (threads && *threads < 1) throw OptionError("threads", "must be at least 1");
+  if (batch_size && *batch_size < 1) throw OptionError("batch_size", "must be at least 1");
   parse_device(device);
   if (vote_count && *vote_count < 0)
     throw OptionError("vote_count", std::to_string(*vote_count) + " is negative");
@@ -86,7 +88,8 @@ std::string TaggerConfig::to_string() const {
   std::ostringstream os;
   os << "TaggerConfig(model_path=" << model_path << ", bpe_path=" << bpe_path
      << ", device=" << device << ", precision=" << tagclip::to_string(precision)
-     << ", threads=" << optional_text(threads) << ", classes=" << classes
+     << ", threads=" << optional_text(threads)
+     << ", batch_size=" << optional_text(batch_size) << ", classes=" << classes
      << ", background=" << background << ", templates=" << templates
      << ", cache_dir=" << cache_dir.value_or("none") << ", method=" << tagclip::to_string(method)
      << ", refinement_blocks=[";
@@ -200,13 +203,71 @@ TaggedImage Tagger::tag_prepared(const PreparedImage& prepared) const {
 }
 
 TaggedImage Tagger::tag_input(const PreparedImage& prepared) const {
+  return tagged_from(prepared, state_->pipeline->run(prepared.input));
+}
+
+std::vector<TaggedImage> Tagger::tag_prepared_batch(
+    const std::vector<PreparedImage>& prepared) const {
+  std::vector<TaggedImage> tagged(prepared.size());
+  // Indices of the images that decoded, grouped by input size in order of first sight.
+  std::vector<std::vector<size_t>> groups;
+  for (size_t i = 0; i < prepared.size(); ++i) {
+    if (!prepared[i].error.empty()) {
+      tagged[i] = tag_prepared(prepared[i]);
+      continue;
+    }
+    auto same_size = std::find_if(groups.begin(), groups.end(), [&](const auto& group) {
+      return prepared[group.front()].input.sizes() == prepared[i].input.sizes();
+    });
+    if (same_size == groups.end())
+      groups.push_back({i});
+    else
+      same_size->push_back(i);
+  }
+  for (const std::vector<size_t>& group : groups) {
+    std::vector<TagResult> results;
+    if (group.size() > 1) {
+      try {
+        std::vector<at::Tensor> inputs;
+        for (size_t i : group) inputs.push_back(prepared[i].input);
+        results = state_->pipeline->run_batch(at::cat(inputs, 0));
+      } catch (const std::exception& e) {
+        logger().debug("a batch of {} images failed ({}); tagging them one at a time",
+                       group.size(), e.what());
+        if (is_out_of_memory(e)) release_cached_memory(state_->model->device());
+        results.clear();
+      }
+    }
+    for (size_t g = 0; g < group.size(); ++g) {
+      const PreparedImage& image = prepared[group[g]];
+      if (results.empty()) {
+        tagged[group[g]] = tag_prepared(image);
+        continue;
+      }
+      try {
+        tagged[group[g]] = tagged_from(image, std::move(results[g]));
+      } catch (const std::exception& e) {
+        tagged[group[g]].record.image = image.image;
+        tagged[group[g]].record.error = image_problem(e);
+      }
+    }
+  }
+  return tagged;
+}
+
+int Tagger::batch_size() const {
+  if (state_->config.batch_size) return *state_->config.batch_size;
+  return state_->model->device().is_cuda() ? kDefaultGpuBatch : 1;
+}
+
+TaggedImage Tagger::tagged_from(const PreparedImage& prepared, TagResult result) const {
   const State& s = *state_;
   TaggedImage tagged;
   tagged.rgb = prepared.rgb;
   tagged.record.image = prepared.image;
   tagged.record.width = prepared.rgb.cols;
   tagged.record.height = prepared.rgb.rows;
-  tagged.result = s.pipeline->run(prepared.input);
+  tagged.result = std::move(result);
   const StageTimer record_timer("scores to record");
 
   const at::Tensor scores = tagged.result.scores.to(at::kCPU).to(at::kFloat).contiguous();

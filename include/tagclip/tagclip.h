@@ -32,6 +32,9 @@
 
 namespace tagclip {
 
+// Images per batch beside a GPU when none is asked for (README "On a GPU").
+constexpr int kDefaultGpuBatch = 32;
+
 struct TaggerConfig {
   // The model and CLIP's BPE vocabulary. Defaults: $TAGCLIP_MODEL, else models/ViT-B-16.pt;
   // $TAGCLIP_BPE, else the committed models/bpe_simple_vocab_16e6.txt.gz (looked for in the
@@ -40,6 +43,10 @@ struct TaggerConfig {
   std::string bpe_path;
   std::string device = "cpu";  // cpu, cuda or cuda:N
   std::optional<int> threads;  // LibTorch's intra-op threads; nullopt: every core
+  // Images tag takes at a time, those of one size encoded together
+  // (Tagger::tag_prepared_batch); nullopt: 1 on the CPU, where batching gains nothing, and
+  // kDefaultGpuBatch beside a GPU, which a single image leaves mostly idle.
+  std::optional<int> batch_size;
   // The vision tower's matrix products: fp32 (faithful), bf16 (CPUs with AVX-512 BF16 or
   // AMX, GPUs) or fp16 (CUDA only); see model/precision.h.
   Precision precision = Precision::kFloat32;
@@ -131,6 +138,16 @@ class Tagger {
   PreparedImage prepare_file(const std::string& path) const;
   TaggedImage tag_prepared(const PreparedImage& prepared) const;
 
+  // tag_prepared for several images, in the order given. Images of one size go through the
+  // pipeline together (TagclipPipeline::run_batch): the same tags and, up to float
+  // rounding, the same scores as one at a time. A batch that fails as a whole (out of GPU
+  // memory, say) is retried one image at a time, so only the image at fault gets an error
+  // record. Never throws for a bad image.
+  std::vector<TaggedImage> tag_prepared_batch(const std::vector<PreparedImage>& prepared) const;
+
+  // The batch size in force: config().batch_size, else its default for the device.
+  int batch_size() const;
+
   const TaggerConfig& config() const;
   const Vocabulary& vocabulary() const;
   const ClipModel& model() const;
@@ -147,6 +164,9 @@ class Tagger {
   PreparedImage prepare(const std::string& image, const std::function<cv::Mat()>& pixels) const;
   // The pipeline and the record for a prepared image; throws for a failure.
   TaggedImage tag_input(const PreparedImage& prepared) const;
+  // The record for a prepared image from the pipeline's result; throws ImageError for
+  // scores no label can be picked from.
+  TaggedImage tagged_from(const PreparedImage& prepared, TagResult result) const;
 
   std::shared_ptr<const State> state_;
 };

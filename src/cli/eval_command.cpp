@@ -13,6 +13,7 @@
 #include "progress.h"
 #include "shard_options.h"
 #include "tag_run.h"
+#include "tagger_pool.h"
 #include "tagclip/core/atomic_file.h"
 #include "tagclip/core/vocabularies.h"
 #include "tagclip/core/vocabulary.h"
@@ -111,7 +112,8 @@ TagRunSummary tag_ground_truth_images(EvalCommandOptions& o, const GroundTruth& 
     inputs.images = keep_shard(
         *shard, inputs.images, [](const ImageInput& input) { return input.path; }, run.output);
   if (!classes_given) o.config.classes = dataset_vocabulary(truth.dataset);
-  const Tagger tagger = Tagger::load(o.config);
+  const std::vector<Tagger> taggers = load_taggers(o.config);
+  const Tagger& tagger = taggers.front();
   // Fail before hours of tagging, not after: the scores must cover exactly these classes.
   std::vector<std::string> tagged = tagger.vocabulary().classes, expected = truth.classes;
   std::sort(tagged.begin(), tagged.end());
@@ -123,7 +125,7 @@ TagRunSummary tag_ground_truth_images(EvalCommandOptions& o, const GroundTruth& 
   run.resume = o.resume;
   run.quiet = spdlog::get_level() > spdlog::level::info;
   run.interactive = stderr_is_terminal();
-  return run_tagging(inputs, tagger, run);
+  return run_tagging(inputs, taggers, run);
 }
 
 void write_report(const EvalCommandOptions& o, const EvalReport& report, const GroundTruth& truth,

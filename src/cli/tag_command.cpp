@@ -15,6 +15,7 @@
 #include "progress.h"
 #include "shard_options.h"
 #include "tag_run.h"
+#include "tagger_pool.h"
 #include "tagclip/core/atomic_file.h"
 #include "tagclip/core/stage_profile.h"
 #include "tagclip/model/cuda_support.h"
@@ -125,17 +126,18 @@ void register_tag_command(CLI::App& app, int& exit_code) {
     prepare_output_path(meta_out, "--meta-out");
     // On a GPU each stage waits for its kernels, so the profile says where GPU time goes.
     if (o->profile) {
-      const c10::Device device = parse_device(o->config.device);
+      const c10::Device device = parse_device(parse_device_list(o->config.device).front());
       if (device.is_cuda())
         StageProfile::instance().set_boundary_wait([device] { synchronize(device); });
     }
-    const Tagger tagger = Tagger::load(o->config);
+    const std::vector<Tagger> taggers = load_taggers(o->config);
+    const Tagger& tagger = taggers.front();
 
     run.resume = o->resume;
     run.visualize_dir = o->visualize_dir;
     run.quiet = spdlog::get_level() > spdlog::level::info;
     run.interactive = stderr_is_terminal();
-    const TagRunSummary summary = run_tagging(inputs, tagger, run);
+    const TagRunSummary summary = run_tagging(inputs, taggers, run);
     if (!meta_out.empty()) write_meta(meta_out, tagger, summary, shard);
     if (o->profile) {
       const double wall =

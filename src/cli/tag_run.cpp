@@ -4,13 +4,18 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <future>
 #include <memory>
+#include <thread>
+#include <vector>
 
 #include "progress.h"
 #include "run_setup.h"
+#include "tagger_pool.h"
 #include "tagclip/core/atomic_file.h"
 #include "tagclip/core/background_work.h"
 #include "tagclip/core/stage_profile.h"
@@ -38,10 +43,23 @@ std::vector<ScoredLabel> drawn_tags(const TagRecord& record) {
   return tags;
 }
 
+// Decoding threads beside a GPU: enough for a JPEG decoder (about 3 ms per VOC image) to
+// feed hundreds of images a second, never more than the cores.
+size_t decode_threads_beside_gpu() {
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  return std::min<size_t>(8, cores);
+}
+
 }  // namespace
 
 TagRunSummary run_tagging(const ImageInputs& inputs, const Tagger& tagger,
                           const TagRunOptions& options) {
+  return run_tagging(inputs, std::vector<Tagger>{tagger}, options);
+}
+
+TagRunSummary run_tagging(const ImageInputs& inputs, const std::vector<Tagger>& taggers,
+                          const TagRunOptions& options) {
+  if (taggers.empty()) throw UsageError("run_tagging needs at least one tagger");
   const auto start = std::chrono::steady_clock::now();
   TagRunSummary summary;
   if (options.resume && (options.output.empty() || options.output == "-"))
@@ -56,7 +74,7 @@ TagRunSummary run_tagging(const ImageInputs& inputs, const Tagger& tagger,
                    resume.dropped_line_number, resume.dropped_line_reason);
     spdlog::info("resuming: {} images already in {}", resume.complete_records, options.output);
   }
-  check_and_record_setup(options.output, tag_run_setup(tagger), options.resume,
+  check_and_record_setup(options.output, tag_run_setup(taggers.front()), options.resume,
                          resume.recorded_classes);
   if (!options.visualize_dir.empty()) {
     std::error_code ec;
@@ -82,41 +100,80 @@ TagRunSummary run_tagging(const ImageInputs& inputs, const Tagger& tagger,
     else
       pending.push_back(&input);
   }
-  OrderedPrefetcher<PreparedImage> prefetched(pending.size(), 2, [&](size_t i) {
-    const ImageInput& input = *pending[i];
-    if (!input.problem.empty()) return PreparedImage{input.path, {}, {}, input.problem};
-    return tagger.prepare_file(input.path);
-  });
-  OrderedTaskQueue output(4);
+  // Batches of up to batch_size images; beside a GPU, decoding has several threads so that
+  // it keeps up with the encoder.
+  const Tagger& tagger = taggers.front();
+  const size_t batch = static_cast<size_t>(tagger.batch_size());
+  const size_t decoders = tagger.model().device().is_cuda() ? decode_threads_beside_gpu() : 1;
+  // Several devices: each takes the next batch as it comes free, two batches queued apiece.
+  std::unique_ptr<TaggerPool> pool;
+  if (taggers.size() > 1) pool = std::make_unique<TaggerPool>(taggers);
+  const size_t in_flight_limit = 2 * taggers.size();
+  OrderedPrefetcher<PreparedImage> prefetched(
+      pending.size(), std::max<size_t>(2, (in_flight_limit + 1) * batch),
+      [&](size_t i) {
+        const ImageInput& input = *pending[i];
+        if (!input.problem.empty()) return PreparedImage{input.path, {}, {}, input.problem};
+        return tagger.prepare_file(input.path);
+      },
+      decoders);
+  OrderedTaskQueue output(4 * batch);
 
-  for (const ImageInput* input : pending) {
-    StageTimer wait_timer("wait for decode");
-    const PreparedImage prepared = prefetched.next();
-    wait_timer.stop();
-    auto tagged = std::make_shared<const TaggedImage>(tagger.tag_prepared(prepared));
-    const TagRecord& record = tagged->record;
-    const bool draw = record.tagged() && !options.visualize_dir.empty();
-    if (record.tagged()) {
-      labels_by_path[input->path] = record.tag_indices();
-      fallback_by_path[input->path] = record.arg_max().value_or(0);
-      ++summary.tagged;
-    } else {
-      if (!options.quiet) spdlog::error("{}: {}", input->path, record.error);
-      ++summary.failed;
-    }
-    const std::string png = draw ? options.visualize_dir + "/" + input->id + ".png" : "";
-    output.post([tagged, png, &writer, &tagger] {
-      if (!png.empty()) {
-        const StageTimer timer("visualize");
-        const cv::Mat sheet = render_tag_visualization(
-            tagged->rgb, tagged->result, drawn_tags(tagged->record), tagger.vocabulary().classes);
-        write_picture_png(png, sheet);
+  // Counts one batch's records and hands them to the writer, in input order.
+  auto emit = [&](size_t first, std::vector<TaggedImage> batch_tagged) {
+    for (size_t i = 0; i < batch_tagged.size(); ++i) {
+      const ImageInput* input = pending[first + i];
+      auto tagged = std::make_shared<const TaggedImage>(std::move(batch_tagged[i]));
+      const TagRecord& record = tagged->record;
+      const bool draw = record.tagged() && !options.visualize_dir.empty();
+      if (record.tagged()) {
+        labels_by_path[input->path] = record.tag_indices();
+        fallback_by_path[input->path] = record.arg_max().value_or(0);
+        ++summary.tagged;
+      } else {
+        if (!options.quiet) spdlog::error("{}: {}", input->path, record.error);
+        ++summary.failed;
       }
-      const StageTimer timer("write record");
-      writer.write(to_json(tagged->record));
-    });
-    progress.image_done(record.tagged());
+      const std::string png = draw ? options.visualize_dir + "/" + input->id + ".png" : "";
+      output.post([tagged, png, &writer, &tagger] {
+        if (!png.empty()) {
+          const StageTimer timer("visualize");
+          const cv::Mat sheet = render_tag_visualization(tagged->rgb, tagged->result,
+                                                         drawn_tags(tagged->record),
+                                                         tagger.vocabulary().classes);
+          write_picture_png(png, sheet);
+        }
+        const StageTimer timer("write record");
+        writer.write(to_json(tagged->record));
+      });
+      progress.image_done(record.tagged());
+    }
+  };
+
+  std::deque<std::pair<size_t, std::future<std::vector<TaggedImage>>>> in_flight;
+  auto emit_oldest = [&] {
+    StageTimer wait_timer("wait for devices");
+    std::vector<TaggedImage> done = in_flight.front().second.get();
+    wait_timer.stop();
+    emit(in_flight.front().first, std::move(done));
+    in_flight.pop_front();
+  };
+  for (size_t first = 0; first < pending.size(); first += batch) {
+    const size_t count = std::min(batch, pending.size() - first);
+    std::vector<PreparedImage> prepared;
+    StageTimer wait_timer("wait for decode");
+    for (size_t i = 0; i < count; ++i) prepared.push_back(prefetched.next());
+    wait_timer.stop();
+    if (pool) {
+      in_flight.emplace_back(first, pool->submit(std::move(prepared)));
+      if (in_flight.size() >= in_flight_limit) emit_oldest();
+    } else if (batch == 1) {
+      emit(first, {tagger.tag_prepared(prepared.front())});
+    } else {
+      emit(first, tagger.tag_prepared_batch(prepared));
+    }
   }
+  while (!in_flight.empty()) emit_oldest();
   output.finish();
 
   if (!options.labels_out.empty()) {

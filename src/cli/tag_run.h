@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "tagclip/io/image_inputs.h"
 #include "tagclip/tagclip.h"
@@ -31,6 +32,12 @@ struct TagRunSummary {
 // Tags every input in order, writing one record per image (errors included) and flushing
 // each; a failing image yields {"image", "error"} and the run goes on.
 TagRunSummary run_tagging(const ImageInputs& inputs, const Tagger& tagger,
+                          const TagRunOptions& options);
+
+// The same spread over several devices, one tagger each (--device cuda:0,cuda:1): batches
+// go to whichever device is free, records still come out in input order. The taggers must
+// share every setting but the device; the first one's setup is recorded.
+TagRunSummary run_tagging(const ImageInputs& inputs, const std::vector<Tagger>& taggers,
                           const TagRunOptions& options);
 
 }  // namespace tagclip::cli

@@ -10,6 +10,8 @@ namespace {
 // More LibTorch threads than this only make them wait on each other (and thousands hang
 // the process); no machine this runs on has more cores.
 constexpr int kMaxThreads = 1024;
+// A batch holds every image's attention maps at once; past this no GPU has the memory.
+constexpr int kMaxBatch = 4096;
 
 void add_model_group(CLI::App& cmd, TaggerConfig& c) {
   cmd.add_option("-m,--model", c.model_path,
@@ -21,7 +23,10 @@ void add_model_group(CLI::App& cmd, TaggerConfig& c) {
   cmd.add_option("--bpe", c.bpe_path, "CLIP's BPE vocabulary file; env TAGCLIP_BPE")
       ->capture_default_str()
       ->group("Model");
-  cmd.add_option("--device", c.device, "cpu, cuda or cuda:N")
+  cmd.add_option("--device", c.device,
+                 "cpu, cuda or cuda:N; tag and eval also take a list (cuda:0,cuda:1) or "
+                 "cuda:all, one copy of the model per entry, images spread over them and "
+                 "records still in input order")
       ->capture_default_str()
       ->group("Model");
   cmd.add_option_function<std::string>(
@@ -35,6 +40,13 @@ void add_model_group(CLI::App& cmd, TaggerConfig& c) {
   cmd.add_option("--threads", c.threads, "CPU threads for LibTorch (default: every core; 1 with --device cuda, which measured "
                  "fastest there)")
       ->check(CLI::Range(1, kMaxThreads))
+      ->group("Model");
+  cmd.add_option("--batch-size", c.batch_size,
+                 "Images tag takes at a time; those of one size are encoded together, with "
+                 "the same tags (default: 1 on the CPU, where batching gains nothing; " +
+                     std::to_string(kDefaultGpuBatch) +
+                     " with --device cuda, which one image leaves mostly idle)")
+      ->check(CLI::Range(1, kMaxBatch))
       ->group("Model");
 }
 

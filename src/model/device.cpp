@@ -23,6 +23,9 @@ std::string device_summary() {
 
 c10::Device parse_device(const std::string& text) {
   if (text == "cpu") return c10::Device(c10::kCPU);
+  if (text.find(',') != std::string::npos || text == "cuda:all")
+    throw UsageError("'" + text + "' names several devices; only tag and eval spread images " +
+                     "over several, this takes one (cpu, cuda or cuda:N)");
   static const std::regex cuda_pattern("cuda(:([0-9]+))?");
   std::smatch match;
   if (!std::regex_match(text, match, cuda_pattern))
@@ -37,6 +40,33 @@ c10::Device parse_device(const std::string& text) {
     throw UsageError("device '" + text + "' asked for, but only " + std::to_string(count) +
                      " CUDA device(s) are present");
   return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
+}
+
+std::vector<std::string> parse_device_list(const std::string& text) {
+  std::vector<std::string> devices;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = text.find(',', start);
+    const std::string entry =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (entry.empty())
+      throw UsageError("device list '" + text + "' has an empty entry (expected e.g. " +
+                       "cuda:0,cuda:1)");
+    if (entry == "cuda:all") {
+      if (!cuda_compiled_in() || !at::hasCUDA() || at::getNumGPUs() == 0)
+        throw UsageError("cuda:all asked for, but no CUDA device is present " +
+                         std::string(cuda_compiled_in() ? "(no driver or no GPU)"
+                                                        : "(this tagclip was built without CUDA)"));
+      for (int i = 0; i < static_cast<int>(at::getNumGPUs()); ++i)
+        devices.push_back("cuda:" + std::to_string(i));
+    } else {
+      parse_device(entry);
+      devices.push_back(entry);
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return devices;
 }
 
 std::optional<int> default_thread_count(const c10::Device& device) {

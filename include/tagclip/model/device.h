@@ -5,12 +5,20 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace tagclip {
 
 // "cpu", "cuda" or "cuda:N". Throws UsageError for anything else, for CUDA when this build
 // of LibTorch has no CUDA, and for a CUDA device that is absent.
 c10::Device parse_device(const std::string& text);
+
+// A --device value that may name several devices, for tag and eval: "cuda:0,cuda:1", or
+// "cuda:all" for every GPU present. Each entry is checked as parse_device checks it and
+// returned as written ("cuda:all" expanded to cuda:0, cuda:1, ...); a single device gives
+// a list of one. A device named twice is kept twice: each entry gets a copy of the model.
+// Throws UsageError for an empty entry, an unknown or absent device, or cuda:all with no GPU.
+std::vector<std::string> parse_device_list(const std::string& text);
 
 // Whether this binary was built against a LibTorch with CUDA.
 bool cuda_compiled_in();

@@ -1,0 +1,47 @@
+// Several devices in one run (--device cuda:0,cuda:1 or cuda:all): one Tagger per device,
+// each on a thread of its own, taking the next batch of images whichever finishes first.
+// The caller keeps the futures in submission order, so records still come out in input
+// order.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "tagclip/tagclip.h"
+
+namespace tagclip::cli {
+
+// One Tagger per device that config.device names (parse_device_list: "cuda:0,cuda:1",
+// "cuda:all", or one device), each with that device and otherwise config's settings.
+std::vector<Tagger> load_taggers(const TaggerConfig& config);
+
+class TaggerPool {
+ public:
+  // taggers: one per device, loaded; at least one.
+  explicit TaggerPool(std::vector<Tagger> taggers);
+  ~TaggerPool();  // finishes the batches already submitted
+  TaggerPool(const TaggerPool&) = delete;
+  TaggerPool& operator=(const TaggerPool&) = delete;
+
+  // Queues a batch for the first free device; the future holds its records
+  // (Tagger::tag_prepared_batch), or rethrows what tagging threw.
+  std::future<std::vector<TaggedImage>> submit(std::vector<PreparedImage> batch);
+
+  size_t devices() const { return workers_.size(); }
+
+ private:
+  void run(size_t device);
+
+  std::vector<Tagger> taggers_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::packaged_task<std::vector<TaggedImage>(const Tagger&)>> jobs_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace tagclip::cli
