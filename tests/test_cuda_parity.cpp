@@ -108,6 +108,40 @@ TEST(CudaParity, Float32TagsTheBenchmarkLikeTheCpu) {
   EXPECT_LT(largest, 1e-4);
 }
 
+// The same 200 images in batches of 32 on the GPU (one forward pass per size, CWR's crops
+// of a batch encoded together, what `tag --device cuda` does by default) against one image
+// at a time on the CPU.
+TEST(CudaParity, Float32BatchesTagTheBenchmarkLikeTheCpu) {
+  SKIP_WITHOUT_CUDA();
+  const Tagger cpu = Tagger::load(demo_config("cpu", Precision::kFloat32));
+  const Tagger gpu = Tagger::load(demo_config("cuda", Precision::kFloat32));
+  const std::string root = testing::data_path("synthetic_voc");
+  const std::vector<std::string> ids = split_ids(root, "test");
+  int same = 0, images = 0;
+  double largest = 0.0;
+  for (size_t first = 0; first < ids.size(); first += 32) {
+    std::vector<PreparedImage> batch;
+    for (size_t i = first; i < std::min(ids.size(), first + 32); ++i)
+      batch.push_back(gpu.prepare_file(root + "/JPEGImages/" + ids[i] + ".jpg"));
+    const std::vector<TaggedImage> tagged = gpu.tag_prepared_batch(batch);
+    ASSERT_EQ(tagged.size(), batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const TagRecord a = cpu.tag_file(batch[i].image);
+      const TagRecord& b = tagged[i].record;
+      ASSERT_TRUE(a.tagged() && b.tagged()) << batch[i].image << ": " << a.error << b.error;
+      ASSERT_EQ(b.image, a.image);
+      ++images;
+      same += sorted_tags(a) == sorted_tags(b);
+      largest = std::max(largest, largest_score_difference(a, b));
+    }
+  }
+  std::cout << "fp32 batches of 32 on CUDA: " << same << "/" << images
+            << " images with the CPU's tags; largest score difference " << largest << "\n";
+  ASSERT_EQ(images, 200);
+  EXPECT_EQ(same, images);
+  EXPECT_LT(largest, 1e-4);
+}
+
 // float16 and bfloat16 products on the GPU against float32 on the CPU, same 200 images.
 TEST(CudaParity, HalfPrecisionsKeepTheFloat32Tags) {
   SKIP_WITHOUT_CUDA();

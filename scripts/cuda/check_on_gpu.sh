@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The GPU acceptance run, in one go: builds the CUDA tagclip (scripts/setup_cuda.sh), runs
 # the CUDA parity tests, then the GPU benchmarks (largest image per precision; images per
-# second next to the authors' classify.py). Each step logs to OUT_DIR and a failing step
-# does not stop the later ones, so one run on a borrowed machine says everything.
+# second next to the authors' classify.py, and against the batch size and the device list).
+# Each step logs to OUT_DIR and a failing step does not stop the later ones, so one run on a
+# borrowed machine says everything.
 #
 # Usage: scripts/cuda/check_on_gpu.sh OUT_DIR [--deps PREFIX|TARBALL] [--reference TAGCLIP_REPO]
 #        [--images N]
@@ -83,8 +84,9 @@ threads_ab() {
     done
   done
 }
-step threads_ab threads_ab
 if [[ -n $reference ]]; then
   step compare_tag_gpu bench/compare_tag_gpu.sh "$reference" "$images"
 fi
+step batch_sweep bench/gpu_batch_sweep.sh 400
+step threads_ab threads_ab
 exit 0
