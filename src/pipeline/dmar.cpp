@@ -100,39 +100,65 @@ at::Tensor refinement_attention(const std::vector<at::Tensor>& patch_attention,
   return mean * vote_mask.to(mean.options());
 }
 
+namespace {
+
+// scoremap2bbox for many class maps at once. The arithmetic (min-max normalisation, the
+// uint8 image, the threshold) runs as whole-tensor operations, the contours per map in
+// OpenCV; a VOC-sized batch has thousands of maps, and a dozen small tensor operations
+// each would cost more CPU time than the GPU spends on the images.
+//   columns: [M, N] float32 on the CPU, one class map per row (N = grid_h * grid_w);
+//   wanted: [M] bool, the rows to box (others stay empty).
+// Returns float32 [M, N] of 0 and 1: row m is the box mask of row m.
+at::Tensor box_masks(const at::Tensor& columns, const at::Tensor& wanted, int64_t grid_h,
+                     int64_t grid_w, bool clip_box_ends) {
+  at::Tensor boxes = at::zeros(columns.sizes(), at::kFloat);
+  if (columns.size(0) == 0) return boxes;
+  const at::Tensor shifted = columns - columns.amin(-1, /*keepdim=*/true);
+  const at::Tensor peak = shifted.amax(-1, /*keepdim=*/true);  // [M, 1]
+  // A constant row (peak 0) normalises to NaN; it is skipped below, as the reference would
+  // fail on it.
+  const at::Tensor scores = shifted / peak;
+  // float32 * 255 truncated to uint8 and a float32 threshold truncated to int, as numpy
+  // and torch compute them in the reference.
+  const at::Tensor image8 = (scores * 255).to(at::kByte).contiguous();  // [M, N]
+  const at::Tensor threshold =
+      (scores.mean(-1) * image8.amax(-1).to(at::kFloat)).contiguous();  // [M]
+  const at::Tensor usable = at::logical_and(wanted, peak.squeeze(1) > 0).contiguous();
+  const bool* use = usable.data_ptr<bool>();
+  const float* thresholds = threshold.data_ptr<float>();
+  float* out = boxes.data_ptr<float>();
+  for (int64_t m = 0; m < columns.size(0); ++m) {
+    if (!use[m]) continue;
+    const cv::Mat gray(static_cast<int>(grid_h), static_cast<int>(grid_w), CV_8UC1,
+                       image8.data_ptr<uint8_t>() + m * grid_h * grid_w);
+    cv::Mat binary;
+    cv::threshold(gray, binary, static_cast<int>(thresholds[m]), 255, cv::THRESH_BINARY);
+    std::vector<std::vector<cv::Point>> contours;
+    cv::findContours(binary, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+    float* box = out + m * grid_h * grid_w;
+    for (const auto& contour : contours) {
+      const cv::Rect rect = cv::boundingRect(contour);
+      int64_t x1 = rect.x + rect.width, y1 = rect.y + rect.height;
+      if (clip_box_ends) {
+        x1 = std::min<int64_t>(x1, grid_w - 1);
+        y1 = std::min<int64_t>(y1, grid_h - 1);
+      }
+      for (int64_t y = rect.y; y < y1; ++y)
+        std::fill(box + y * grid_w + rect.x, box + y * grid_w + std::max<int64_t>(x1, rect.x),
+                  1.0f);
+    }
+  }
+  return boxes;
+}
+
+}  // namespace
+
 at::Tensor class_box_mask(const at::Tensor& column, int64_t grid_h, int64_t grid_w,
                           bool clip_box_ends) {
   check_grid(column.numel(), grid_h, grid_w, "class_box_mask");
-  at::Tensor box = at::zeros({grid_h, grid_w}, at::kFloat);
-  at::Tensor scores = column.to(at::kCPU, at::kFloat).reshape({-1});
-  scores = scores - scores.min();
-  const at::Tensor peak = scores.max();
-  if (!(peak.item<float>() > 0.0f)) return box;  // constant: nothing stands out
-  scores = scores / peak;
-  // float32 * 255 truncated to uint8 and a float32 threshold truncated to int, as numpy
-  // and torch compute them in the reference.
-  const at::Tensor image8 = (scores * 255).to(at::kByte).reshape({grid_h, grid_w}).contiguous();
-  const float threshold =
-      (scores.mean() * static_cast<double>(image8.max().item<uint8_t>())).item<float>();
-  const cv::Mat gray(static_cast<int>(grid_h), static_cast<int>(grid_w), CV_8UC1,
-                     image8.data_ptr<uint8_t>());
-  cv::Mat binary;
-  cv::threshold(gray, binary, static_cast<int>(threshold), 255, cv::THRESH_BINARY);
-  std::vector<std::vector<cv::Point>> contours;
-  cv::findContours(binary, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
-
-  auto box_access = box.accessor<float, 2>();
-  for (const auto& contour : contours) {
-    const cv::Rect rect = cv::boundingRect(contour);
-    int64_t x1 = rect.x + rect.width, y1 = rect.y + rect.height;
-    if (clip_box_ends) {
-      x1 = std::min<int64_t>(x1, grid_w - 1);
-      y1 = std::min<int64_t>(y1, grid_h - 1);
-    }
-    for (int64_t y = rect.y; y < y1; ++y)
-      for (int64_t x = rect.x; x < x1; ++x) box_access[y][x] = 1.0f;
-  }
-  return box;
+  const at::Tensor row = column.to(at::kCPU, at::kFloat).reshape({1, -1});
+  return box_masks(row, at::ones({1}, at::kBool), grid_h, grid_w, clip_box_ends)
+      .reshape({grid_h, grid_w});
 }
 
 at::Tensor first_refinement(const at::Tensor& attention, const at::Tensor& coarse) {
@@ -145,26 +171,6 @@ at::Tensor first_refinement(const at::Tensor& attention, const at::Tensor& coars
         c10::str(attention.sizes()) + " and " + c10::str(coarse.sizes()));
   return at::matmul(attention.to(at::kFloat), coarse.to(at::kFloat));
 }
-
-namespace {
-
-// Column k of the result is class k's box mask on the flattened grid (the patches
-// attention may propagate from), zero for classes not in `positive`.
-//   first: [N, K] float32 on the CPU; positive: [K] bool on the CPU. Returns [N, K].
-at::Tensor box_columns(const at::Tensor& first, const at::Tensor& positive, int64_t grid_h,
-                       int64_t grid_w, bool clip_box_ends) {
-  const auto positive_access = positive.accessor<bool, 1>();
-  std::vector<at::Tensor> boxes;
-  boxes.reserve(first.size(1));
-  for (int64_t k = 0; k < first.size(1); ++k)
-    boxes.push_back(
-        positive_access[k]
-            ? class_box_mask(first.select(1, k), grid_h, grid_w, clip_box_ends).reshape({-1})
-            : at::zeros({first.size(0)}, at::kFloat));
-  return at::stack(boxes, 1);
-}
-
-}  // namespace
 
 at::Tensor second_refinement(const at::Tensor& attention, const at::Tensor& coarse,
                              const at::Tensor& first, int64_t grid_h, int64_t grid_w,
@@ -179,10 +185,14 @@ at::Tensor second_refinement(const at::Tensor& attention, const at::Tensor& coar
   // [B, N, K] in one copy: the boxes are found on the CPU (OpenCV's contours).
   const at::Tensor first_cpu = (batched ? first : first.unsqueeze(0)).to(at::kCPU, at::kFloat);
   const at::Tensor positive = first_cpu.amax(1) > 0;  // [B, K]: the reference's candidates
-  std::vector<at::Tensor> boxes;                      // per image, [N, K]
-  for (int64_t b = 0; b < first_cpu.size(0); ++b)
-    boxes.push_back(box_columns(first_cpu[b], positive[b], grid_h, grid_w, clip_box_ends));
-  at::Tensor box_mask = at::stack(boxes, 0).to(first.device());  // [B, N, K]
+  // Every image's and class's box at once: rows [B * K, N], then back to [B, N, K].
+  const int64_t images = first_cpu.size(0), classes = first_cpu.size(2);
+  const at::Tensor rows = first_cpu.transpose(1, 2).reshape({images * classes, -1});
+  at::Tensor box_mask =
+      box_masks(rows, positive.reshape({-1}), grid_h, grid_w, clip_box_ends)
+          .view({images, classes, -1})
+          .transpose(1, 2)
+          .to(first.device());  // [B, N, K]
   at::Tensor keep_refined = positive.to(first.device()).unsqueeze(1);  // [B, 1, K]
   if (!batched) {
     box_mask = box_mask[0];
