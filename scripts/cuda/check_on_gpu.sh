@@ -87,6 +87,6 @@ threads_ab() {
 if [[ -n $reference ]]; then
   step compare_tag_gpu bench/compare_tag_gpu.sh "$reference" "$images"
 fi
-step batch_sweep bench/gpu_batch_sweep.sh 400
+step batch_sweep bench/gpu_batch_sweep.sh 300
 step threads_ab threads_ab
 exit 0
