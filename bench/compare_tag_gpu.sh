@@ -59,7 +59,7 @@ for size in "${sizes[@]}"; do
   awk -v s="$size" -v a="$authors" -v f="${ours[fp32]}" -v h="${ours[fp16]}" -v b="${ours[bf16]}" \
     'BEGIN { printf "%-9s %9.1f %9.1f %9.1f %9.1f %11.2fx %11.2fx\n", s, a, f, h, b, f / a, h / a }'
 done
-echo "(images per second, $count images per size; tagclip on $(nproc) CPU threads)"
+echo "(images per second, $count images per size; tagclip with its defaults beside a GPU: batches of 32, one CPU thread)"
 for precision in fp16 bf16; do
   echo -n "$precision against fp32 on these images: "
   "$python" bench/tag_agreement.py "$work/all-fp32.jsonl" "$work/all-$precision.jsonl"

@@ -232,8 +232,10 @@ std::vector<TaggedImage> Tagger::tag_prepared_batch(
         for (size_t i : group) inputs.push_back(prepared[i].input);
         results = state_->pipeline->run_batch(at::cat(inputs, 0));
       } catch (const std::exception& e) {
+        // The first line only: CUDA's out-of-memory message runs to several.
+        const std::string why = e.what();
         logger().debug("a batch of {} images failed ({}); tagging them one at a time",
-                       group.size(), e.what());
+                       group.size(), why.substr(0, why.find('\n')));
         if (is_out_of_memory(e)) release_cached_memory(state_->model->device());
         results.clear();
       }

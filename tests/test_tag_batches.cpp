@@ -118,5 +118,15 @@ TEST_F(TagBatches, RejectsImpossibleBatchesAndDeviceLists) {
   if (!(cuda_compiled_in() && at::hasCUDA())) usage_error("--device cuda:all", "cuda:all");
 }
 
+TEST_F(TagBatches, SegmentSaysItTakesOneDevice) {
+  const auto result = testing::run_command(
+      testing::tagclip_binary() + " segment " + images_ + "/a_messi.png --model " +
+      testing::fidelity_checkpoint_path() + " --bpe " + testing::bpe_vocabulary_path() +
+      " --no-cache --device cpu,cpu --masks-out " + dir_ + "/masks -o " + dir_ + "/seg.jsonl");
+  EXPECT_EQ(result.exit_code, 2) << result.err;
+  EXPECT_NE(result.err.find("only tag and eval spread images over several"), std::string::npos)
+      << result.err;
+}
+
 }  // namespace
 }  // namespace tagclip

@@ -95,7 +95,7 @@ void register_segment_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--ext", o->extension, "Image extension for --labels ids")
       ->capture_default_str()
       ->group("Input");
-  add_tagger_options(*cmd, o->tagging);
+  add_tagger_options(*cmd, o->tagging, /*batches=*/false);
 
   cmd->add_option("--bg-power", o->bg_power,
                   "Background score (1 - max over the maps)^P, as the authors' eval_cam.py; "

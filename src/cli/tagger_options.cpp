@@ -13,7 +13,7 @@ constexpr int kMaxThreads = 1024;
 // A batch holds every image's attention maps at once; past this no GPU has the memory.
 constexpr int kMaxBatch = 4096;
 
-void add_model_group(CLI::App& cmd, TaggerConfig& c) {
+void add_model_group(CLI::App& cmd, TaggerConfig& c, bool batches) {
   cmd.add_option("-m,--model", c.model_path,
                  "CLIP ViT: OpenAI's TorchScript .pt, a Hugging Face folder (config.json + "
                  "model.safetensors or pytorch_model.bin), or an open_clip state dict "
@@ -41,8 +41,9 @@ void add_model_group(CLI::App& cmd, TaggerConfig& c) {
                  "fastest there)")
       ->check(CLI::Range(1, kMaxThreads))
       ->group("Model");
+  if (!batches) return;
   cmd.add_option("--batch-size", c.batch_size,
-                 "Images tag takes at a time; those of one size are encoded together, with "
+                 "Images taken at a time; those of one size are encoded together, with "
                  "the same tags (default: 1 on the CPU, where batching gains nothing; " +
                      std::to_string(kDefaultGpuBatch) +
                      " with --device cuda, which one image leaves mostly idle)")
@@ -149,8 +150,8 @@ void add_image_group(CLI::App& cmd, TaggerConfig& c) {
 
 }  // namespace
 
-void add_tagger_options(CLI::App& command, TaggerConfig& config) {
-  add_model_group(command, config);
+void add_tagger_options(CLI::App& command, TaggerConfig& config, bool batches) {
+  add_model_group(command, config, batches);
   add_vocabulary_group(command, config);
   add_method_group(command, config);
   add_image_group(command, config);

@@ -12,8 +12,10 @@
 namespace tagclip::cli {
 
 // Registers model, vocabulary, method and image options on `command`, writing straight into
-// `config` (whose current values are the defaults shown by --help).
-void add_tagger_options(CLI::App& command, TaggerConfig& config);
+// `config` (whose current values are the defaults shown by --help). `batches`: also
+// --batch-size, for the commands that tag through batches (tag, eval; segment tags one
+// image at a time).
+void add_tagger_options(CLI::App& command, TaggerConfig& config, bool batches = true);
 
 // The flag that sets a TaggerConfig field named by OptionError::option() ("vote_count" ->
 // "--vote-count").

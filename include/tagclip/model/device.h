@@ -29,7 +29,8 @@ std::string device_summary();
 // LibTorch's CPU thread count when none is asked for: every core on the CPU; 1 beside a
 // GPU, where that pool only runs the small per-image work around the network (DMAR's
 // boxes, CWR's regions) and one thread tagged VOC-sized images fastest on an H200 machine
-// (52 against 40 images/s with 16 threads in fp32, 58 against 42 in bf16; README "Speed").
+// (batches of 32: 75 against 66 images/s with 16 threads in fp32, 82 against 72 in bf16;
+// one image at a time: 52 against 40 and 58 against 42; README "On a GPU").
 std::optional<int> default_thread_count(const c10::Device& device);
 
 // Sets LibTorch's intra-op thread count; nullopt means every core. Throws UsageError for a
