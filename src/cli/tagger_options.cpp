@@ -25,8 +25,9 @@ void add_model_group(CLI::App& cmd, TaggerConfig& c, bool batches) {
       ->group("Model");
   cmd.add_option("--device", c.device,
                  "cpu, cuda or cuda:N; tag and eval also take a list (cuda:0,cuda:1) or "
-                 "cuda:all, one copy of the model per entry, images spread over them and "
-                 "records still in input order")
+                 "cuda:all: batches spread over them, records still in input order; a device "
+                 "named twice gets two workers on one copy of the model (beside a GPU a lone "
+                 "device gets two anyway)")
       ->capture_default_str()
       ->group("Model");
   cmd.add_option_function<std::string>(

@@ -1,5 +1,7 @@
 #include "tagger_pool.h"
 
+#include <map>
+#include <string>
 #include <utility>
 
 #include "tagclip/errors.h"
@@ -9,10 +11,15 @@ namespace tagclip::cli {
 
 std::vector<Tagger> load_taggers(const TaggerConfig& config) {
   std::vector<Tagger> taggers;
+  std::map<std::string, Tagger> loaded;  // by device: a device named twice shares its copy
   for (const std::string& device : parse_device_list(config.device)) {
-    TaggerConfig on_device = config;
-    on_device.device = device;
-    taggers.push_back(Tagger::load(on_device));
+    auto it = loaded.find(device);
+    if (it == loaded.end()) {
+      TaggerConfig on_device = config;
+      on_device.device = device;
+      it = loaded.emplace(device, Tagger::load(on_device)).first;
+    }
+    taggers.push_back(it->second);
   }
   return taggers;
 }

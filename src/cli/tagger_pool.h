@@ -1,5 +1,6 @@
-// Several devices in one run (--device cuda:0,cuda:1 or cuda:all): one Tagger per device,
-// each on a thread of its own, taking the next batch of images whichever finishes first.
+// Several devices in one run (--device cuda:0,cuda:1 or cuda:all): one worker thread per
+// Tagger given (the same Tagger may come twice), each taking the next batch of images as it
+// comes free.
 // The caller keeps the futures in submission order, so records still come out in input
 // order.
 #pragma once
@@ -15,13 +16,15 @@
 
 namespace tagclip::cli {
 
-// One Tagger per device that config.device names (parse_device_list: "cuda:0,cuda:1",
-// "cuda:all", or one device), each with that device and otherwise config's settings.
+// One Tagger per entry of config.device (parse_device_list: "cuda:0,cuda:1", "cuda:all",
+// or one device), each with that device and otherwise config's settings. A device named
+// twice gets the same Tagger twice (one copy of the model, two workers: the tagging is
+// const and shares no mutable state).
 std::vector<Tagger> load_taggers(const TaggerConfig& config);
 
 class TaggerPool {
  public:
-  // taggers: one per device, loaded; at least one.
+  // taggers: one per worker, loaded; at least one.
   explicit TaggerPool(std::vector<Tagger> taggers);
   ~TaggerPool();  // finishes the batches already submitted
   TaggerPool(const TaggerPool&) = delete;
