@@ -7,7 +7,7 @@
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
-#include "golden_arrays.h"
+#include "pipeline_golden_suite.h"
 #include "tagclip/errors.h"
 #include "tagclip/model/clip_model.h"
 #include "tagclip/pipeline/tagclip_pipeline.h"
@@ -17,23 +17,11 @@ namespace tagclip {
 namespace {
 
 using nlohmann::json;
-using testing::GoldenArrays;
 
 constexpr double kBatchTolerance = 1e-5;
 
-class PipelineBatch : public ::testing::Test {
+class PipelineBatch : public testing::PipelineGoldenSuite {
  protected:
-  static void SetUpTestSuite() {
-    at::set_num_threads(2);
-    model_ = ClipModel::load(testing::fidelity_checkpoint_path());
-    golden_ = std::make_unique<GoldenArrays>(testing::data_path("golden/pipeline_reference"));
-  }
-  static void TearDownTestSuite() {
-    model_.reset();
-    golden_.reset();
-  }
-
-  static const json& cases() { return golden_->scalars().at("cases"); }
   static TagclipPipeline pipeline_for(const json& c, TagclipOptions options) {
     if (c.at("dataset") == "cocostuff") {  // the reference's COCO-Stuff settings
       const TagclipOptions stuff = cocostuff_options(model_->architecture().vision_layers);
@@ -80,12 +68,7 @@ class PipelineBatch : public ::testing::Test {
       if (stopped) *stopped |= together.cwr_stopped_early;
     }
   }
-
-  static std::shared_ptr<const ClipModel> model_;
-  static std::unique_ptr<GoldenArrays> golden_;
 };
-std::shared_ptr<const ClipModel> PipelineBatch::model_;
-std::unique_ptr<GoldenArrays> PipelineBatch::golden_;
 
 TEST_F(PipelineBatch, TagclipEqualsEachImageAlone) {
   int crops = 0;

@@ -8,7 +8,7 @@
 
 #include <algorithm>
 
-#include "golden_arrays.h"
+#include "pipeline_golden_suite.h"
 #include "tagclip/errors.h"
 #include "tagclip/io/image_io.h"
 #include "tagclip/model/clip_model.h"
@@ -22,7 +22,6 @@ namespace tagclip {
 namespace {
 
 using nlohmann::json;
-using testing::GoldenArrays;
 
 constexpr double kScoreTolerance = 1e-4;    // final and local scores
 constexpr double kCoarseTolerance = 1e-5;   // probabilities straight from the tokens
@@ -37,19 +36,8 @@ double max_difference(const at::Tensor& a, const at::Tensor& b) {
   return (a.to(at::kFloat) - b.to(at::kFloat)).abs().max().item<double>();
 }
 
-class PipelineGolden : public ::testing::Test {
+class PipelineGolden : public testing::PipelineGoldenSuite {
  protected:
-  static void SetUpTestSuite() {
-    at::set_num_threads(2);
-    model_ = ClipModel::load(testing::fidelity_checkpoint_path());
-    golden_ = std::make_unique<GoldenArrays>(testing::data_path("golden/pipeline_reference"));
-  }
-  static void TearDownTestSuite() {
-    model_.reset();
-    golden_.reset();
-  }
-
-  static const json& cases() { return golden_->scalars().at("cases"); }
   static const json& find_case(const std::string& name) {
     for (const json& c : cases())
       if (c.at("name") == name) return c;
@@ -68,11 +56,7 @@ class PipelineGolden : public ::testing::Test {
     return golden_->array("image." + c.at("image").get<std::string>());
   }
 
-  static std::shared_ptr<const ClipModel> model_;
-  static std::unique_ptr<GoldenArrays> golden_;
 };
-std::shared_ptr<const ClipModel> PipelineGolden::model_;
-std::unique_ptr<GoldenArrays> PipelineGolden::golden_;
 
 TEST_F(PipelineGolden, GoldenCoversCwrCandidatesAndEarlyStop) {
   bool encoded = false, stopped = false;
