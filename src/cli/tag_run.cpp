@@ -91,8 +91,9 @@ TagRunSummary run_tagging(const ImageInputs& inputs, const std::vector<Tagger>& 
   std::map<std::string, std::vector<int64_t>> labels_by_path = resume.recorded_labels;
   std::map<std::string, int64_t> fallback_by_path = resume.recorded_arg_max;
 
-  // The images still to tag, decoded and resized two ahead of the encoder on a background
-  // thread; records and pictures written behind it on another, in input order.
+  // The images still to tag, decoded and resized ahead of the encoder on background
+  // threads (a batch or two per worker); records and pictures written behind it on another
+  // thread, in input order.
   std::vector<const ImageInput*> pending;
   for (const ImageInput& input : inputs.images) {
     if (resume.recorded_images.count(input.path))
