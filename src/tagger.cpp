@@ -53,6 +53,14 @@ TagclipOptions pipeline_options(const TaggerConfig& c, const Vocabulary& vocabul
   return o;
 }
 
+// The record of an image that could not be tagged, and why.
+TaggedImage failed_image(const std::string& image, const std::string& error) {
+  TaggedImage failed;
+  failed.record.image = image;
+  failed.record.error = error;
+  return failed;
+}
+
 }  // namespace
 
 TaggerConfig::TaggerConfig()
@@ -196,10 +204,7 @@ TaggedImage Tagger::tag_prepared(const PreparedImage& prepared) const {
       if (is_out_of_memory(e)) release_cached_memory(state_->model->device());
     }
   }
-  TaggedImage failed;
-  failed.record.image = prepared.image;
-  failed.record.error = error;
-  return failed;
+  return failed_image(prepared.image, error);
 }
 
 TaggedImage Tagger::tag_input(const PreparedImage& prepared) const {
@@ -237,7 +242,6 @@ std::vector<TaggedImage> Tagger::tag_prepared_batch(
         logger().debug("a batch of {} images failed ({}); tagging them one at a time",
                        group.size(), why.substr(0, why.find('\n')));
         if (is_out_of_memory(e)) release_cached_memory(state_->model->device());
-        results.clear();
       }
     }
     for (size_t g = 0; g < group.size(); ++g) {
@@ -249,8 +253,7 @@ std::vector<TaggedImage> Tagger::tag_prepared_batch(
       try {
         tagged[group[g]] = tagged_from(image, std::move(results[g]));
       } catch (const std::exception& e) {
-        tagged[group[g]].record.image = image.image;
-        tagged[group[g]].record.error = image_problem(e);
+        tagged[group[g]] = failed_image(image.image, image_problem(e));
       }
     }
   }

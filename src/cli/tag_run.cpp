@@ -52,11 +52,6 @@ size_t decode_threads_beside_gpu() {
 
 }  // namespace
 
-TagRunSummary run_tagging(const ImageInputs& inputs, const Tagger& tagger,
-                          const TagRunOptions& options) {
-  return run_tagging(inputs, std::vector<Tagger>{tagger}, options);
-}
-
 TagRunSummary run_tagging(const ImageInputs& inputs, const std::vector<Tagger>& taggers,
                           const TagRunOptions& options) {
   if (taggers.empty()) throw UsageError("run_tagging needs at least one tagger");
@@ -176,8 +171,6 @@ TagRunSummary run_tagging(const ImageInputs& inputs, const std::vector<Tagger>& 
     if (pool) {
       in_flight.emplace_back(first, pool->submit(std::move(prepared)));
       if (in_flight.size() >= in_flight_limit) emit_oldest();
-    } else if (batch == 1) {
-      emit(first, {tagger.tag_prepared(prepared.front())});
     } else {
       emit(first, tagger.tag_prepared_batch(prepared));
     }

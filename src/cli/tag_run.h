@@ -30,13 +30,10 @@ struct TagRunSummary {
 };
 
 // Tags every input in order, writing one record per image (errors included) and flushing
-// each; a failing image yields {"image", "error"} and the run goes on.
-TagRunSummary run_tagging(const ImageInputs& inputs, const Tagger& tagger,
-                          const TagRunOptions& options);
-
-// The same spread over several devices, one tagger each (--device cuda:0,cuda:1): batches
-// go to whichever device is free, records still come out in input order. The taggers must
-// share every setting but the device; the first one's setup is recorded.
+// each; a failing image yields {"image", "error"} and the run goes on. taggers: one per
+// entry of --device (load_taggers); with several, batches go to whichever is free and
+// records still come out in input order. They share every setting but the device; the
+// first one's setup is recorded.
 TagRunSummary run_tagging(const ImageInputs& inputs, const std::vector<Tagger>& taggers,
                           const TagRunOptions& options);
 

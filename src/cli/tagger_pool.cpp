@@ -25,8 +25,8 @@ std::vector<Tagger> load_taggers(const TaggerConfig& config) {
 }
 
 TaggerPool::TaggerPool(std::vector<Tagger> taggers) : taggers_(std::move(taggers)) {
-  if (taggers_.empty()) throw UsageError("a tagger pool needs at least one device");
-  for (size_t d = 0; d < taggers_.size(); ++d) workers_.emplace_back([this, d] { run(d); });
+  if (taggers_.empty()) throw UsageError("a tagger pool needs at least one tagger");
+  for (size_t w = 0; w < taggers_.size(); ++w) workers_.emplace_back([this, w] { run(w); });
 }
 
 TaggerPool::~TaggerPool() {
@@ -52,7 +52,7 @@ std::future<std::vector<TaggedImage>> TaggerPool::submit(std::vector<PreparedIma
   return result;
 }
 
-void TaggerPool::run(size_t device) {
+void TaggerPool::run(size_t worker) {
   for (;;) {
     std::packaged_task<std::vector<TaggedImage>(const Tagger&)> job;
     {
@@ -62,7 +62,7 @@ void TaggerPool::run(size_t device) {
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }
-    job(taggers_[device]);
+    job(taggers_[worker]);
   }
 }
 

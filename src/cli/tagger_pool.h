@@ -30,14 +30,12 @@ class TaggerPool {
   TaggerPool(const TaggerPool&) = delete;
   TaggerPool& operator=(const TaggerPool&) = delete;
 
-  // Queues a batch for the first free device; the future holds its records
+  // Queues a batch for the first free worker; the future holds its records
   // (Tagger::tag_prepared_batch), or rethrows what tagging threw.
   std::future<std::vector<TaggedImage>> submit(std::vector<PreparedImage> batch);
 
-  size_t devices() const { return workers_.size(); }
-
  private:
-  void run(size_t device);
+  void run(size_t worker);
 
   std::vector<Tagger> taggers_;
   std::mutex mutex_;

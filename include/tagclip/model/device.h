@@ -16,7 +16,7 @@ c10::Device parse_device(const std::string& text);
 // A --device value that may name several devices, for tag and eval: "cuda:0,cuda:1", or
 // "cuda:all" for every GPU present. Each entry is checked as parse_device checks it and
 // returned as written ("cuda:all" expanded to cuda:0, cuda:1, ...); a single device gives
-// a list of one. A device named twice is kept twice: each entry gets a copy of the model.
+// a list of one. A device named twice is kept twice (tag gives it two workers).
 // Throws UsageError for an empty entry, an unknown or absent device, or cuda:all with no GPU.
 std::vector<std::string> parse_device_list(const std::string& text);
 
