@@ -61,6 +61,18 @@ double largest_score_difference(const TagRecord& a, const TagRecord& b) {
   return largest;
 }
 
+// How far the GPU's records (b) stray from the CPU's (a), image by image.
+struct Agreement {
+  int images = 0, same = 0;  // images compared; of them, with the CPU's tag set
+  double largest = 0.0;      // largest score difference over all images and classes
+
+  void add(const TagRecord& a, const TagRecord& b) {
+    ++images;
+    same += sorted_tags(a) == sorted_tags(b);
+    largest = std::max(largest, largest_score_difference(a, b));
+  }
+};
+
 // The random fidelity checkpoint's encoder on one seeded image: output tokens and the
 // attention maps DMAR reads, the GPU's against the CPU's.
 TEST(CudaParity, Float32VisionTowerMatchesTheCpu) {
@@ -91,21 +103,19 @@ TEST(CudaParity, Float32TagsTheBenchmarkLikeTheCpu) {
   const Tagger cpu = Tagger::load(demo_config("cpu", Precision::kFloat32));
   const Tagger gpu = Tagger::load(demo_config("cuda", Precision::kFloat32));
   const std::string root = testing::data_path("synthetic_voc");
-  int images = 0, same = 0;
-  double largest = 0.0;
+  Agreement agreement;
   for (const std::string& id : split_ids(root, "test")) {
     const std::string path = root + "/JPEGImages/" + id + ".jpg";
     const TagRecord a = cpu.tag_file(path), b = gpu.tag_file(path);
     ASSERT_TRUE(a.tagged() && b.tagged()) << path << ": " << a.error << b.error;
-    ++images;
-    same += sorted_tags(a) == sorted_tags(b);
-    largest = std::max(largest, largest_score_difference(a, b));
+    agreement.add(a, b);
   }
-  std::cout << "fp32 on CUDA: " << same << "/" << images
-            << " images with the CPU's tags; largest score difference " << largest << "\n";
-  ASSERT_EQ(images, 200);
-  EXPECT_EQ(same, images);
-  EXPECT_LT(largest, 1e-4);
+  std::cout << "fp32 on CUDA: " << agreement.same << "/" << agreement.images
+            << " images with the CPU's tags; largest score difference " << agreement.largest
+            << "\n";
+  ASSERT_EQ(agreement.images, 200);
+  EXPECT_EQ(agreement.same, agreement.images);
+  EXPECT_LT(agreement.largest, 1e-4);
 }
 
 // The same 200 images in batches of 32 on the GPU (one forward pass per size, CWR's crops
@@ -117,8 +127,7 @@ TEST(CudaParity, Float32BatchesTagTheBenchmarkLikeTheCpu) {
   const Tagger gpu = Tagger::load(demo_config("cuda", Precision::kFloat32));
   const std::string root = testing::data_path("synthetic_voc");
   const std::vector<std::string> ids = split_ids(root, "test");
-  int same = 0, images = 0;
-  double largest = 0.0;
+  Agreement agreement;
   for (size_t first = 0; first < ids.size(); first += 32) {
     std::vector<PreparedImage> batch;
     for (size_t i = first; i < std::min(ids.size(), first + 32); ++i)
@@ -130,16 +139,15 @@ TEST(CudaParity, Float32BatchesTagTheBenchmarkLikeTheCpu) {
       const TagRecord& b = tagged[i].record;
       ASSERT_TRUE(a.tagged() && b.tagged()) << batch[i].image << ": " << a.error << b.error;
       ASSERT_EQ(b.image, a.image);
-      ++images;
-      same += sorted_tags(a) == sorted_tags(b);
-      largest = std::max(largest, largest_score_difference(a, b));
+      agreement.add(a, b);
     }
   }
-  std::cout << "fp32 batches of 32 on CUDA: " << same << "/" << images
-            << " images with the CPU's tags; largest score difference " << largest << "\n";
-  ASSERT_EQ(images, 200);
-  EXPECT_EQ(same, images);
-  EXPECT_LT(largest, 1e-4);
+  std::cout << "fp32 batches of 32 on CUDA: " << agreement.same << "/" << agreement.images
+            << " images with the CPU's tags; largest score difference " << agreement.largest
+            << "\n";
+  ASSERT_EQ(agreement.images, 200);
+  EXPECT_EQ(agreement.same, agreement.images);
+  EXPECT_LT(agreement.largest, 1e-4);
 }
 
 // float16 and bfloat16 products on the GPU against float32 on the CPU, same 200 images.
