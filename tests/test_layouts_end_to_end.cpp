@@ -69,7 +69,7 @@ TEST_F(LayoutsEndToEnd, TagGivesTheSameRecordsInEveryLayout) {
   const std::string openai = testing::read_all(run("tag", "openai", samples()) + ".jsonl");
   const auto records = testing::parse_json_lines(openai);
   ASSERT_EQ(records.size(), 6u);
-  EXPECT_EQ(records[0]["tags"][0]["label"], "triangle");
+  EXPECT_EQ(records[0]["tags"][0]["label"], "heart");
   EXPECT_EQ(testing::read_all(run("tag", "hf", samples()) + ".jsonl"), openai);
   EXPECT_EQ(testing::read_all(run("tag", "open_clip", samples()) + ".jsonl"), openai);
 }
