@@ -71,6 +71,15 @@ struct Agreement {
     same += sorted_tags(a) == sorted_tags(b);
     largest = std::max(largest, largest_score_difference(a, b));
   }
+
+  // Prints the tally under `what` and expects every image to keep the CPU's tag set, every
+  // score within the 1e-4 of the CPU's.
+  void expect_like_the_cpu(const std::string& what) const {
+    std::cout << what << ": " << same << "/" << images
+              << " images with the CPU's tags; largest score difference " << largest << "\n";
+    EXPECT_EQ(same, images);
+    EXPECT_LT(largest, 1e-4);
+  }
 };
 
 // The random fidelity checkpoint's encoder on one seeded image: output tokens and the
@@ -110,12 +119,8 @@ TEST(CudaParity, Float32TagsTheBenchmarkLikeTheCpu) {
     ASSERT_TRUE(a.tagged() && b.tagged()) << path << ": " << a.error << b.error;
     agreement.add(a, b);
   }
-  std::cout << "fp32 on CUDA: " << agreement.same << "/" << agreement.images
-            << " images with the CPU's tags; largest score difference " << agreement.largest
-            << "\n";
+  agreement.expect_like_the_cpu("fp32 on CUDA");
   ASSERT_EQ(agreement.images, 200);
-  EXPECT_EQ(agreement.same, agreement.images);
-  EXPECT_LT(agreement.largest, 1e-4);
 }
 
 // The same 200 images in batches of 32 on the GPU (one forward pass per size, CWR's crops
@@ -142,12 +147,8 @@ TEST(CudaParity, Float32BatchesTagTheBenchmarkLikeTheCpu) {
       agreement.add(a, b);
     }
   }
-  std::cout << "fp32 batches of 32 on CUDA: " << agreement.same << "/" << agreement.images
-            << " images with the CPU's tags; largest score difference " << agreement.largest
-            << "\n";
+  agreement.expect_like_the_cpu("fp32 batches of 32 on CUDA");
   ASSERT_EQ(agreement.images, 200);
-  EXPECT_EQ(agreement.same, agreement.images);
-  EXPECT_LT(agreement.largest, 1e-4);
 }
 
 // float16 and bfloat16 products on the GPU against float32 on the CPU, same 200 images.
