@@ -24,7 +24,9 @@ the model learns every position at the scale it is tested at. The last steps are
 224 x 224, the input tagclip gives it. 4,000 steps take about 40 minutes on one core.
 
 Loss: CLIP's symmetric contrastive loss over the batch, where captions of the same class
-count as matches (several images of one class share a batch), as soft targets; plus a
+count as matches (several images of one class share a batch), as soft targets (with
+--name-extras-chance, a caption naming several objects matches only captions naming the
+same set); plus a
 patch term (--patch-loss-weight, default 1): each patch feature computed as TagCLIP's coarse
 step computes it is classified against one caption per label (the object where it covers
 the patch, the background kind where nothing does). Real CLIP's patch tokens carry
@@ -108,17 +110,36 @@ def to_tensor(images):
     return (x - mean) / std
 
 
-def draw_batch(seed, step, canvas, batch, extra_chance=0.0, object_cover=0.3, grid=14, patch=16):
+def naming_caption(names, rng):
+    """A caption naming every object of a scene, in random order: "a photo of a star, a
+    cross and a four." (the templates' "a {}" takes the joined names)."""
+    names = [names[k] for k in rng.permutation(len(names))]
+    joined = names[0] if len(names) == 1 else ", a ".join(names[:-1]) + " and a " + names[-1]
+    return TEMPLATES[int(rng.integers(len(TEMPLATES)))].format(joined)
+
+
+def draw_batch(seed, step, canvas, batch, extra_chance=0.0, object_cover=0.3, grid=14, patch=16,
+               name_extras_chance=0.0):
     """The step's scenes, drawn from a generator seeded by (seed, step): uint8 images
-    [B, c, c, 3], window offsets [B, 2] (patch row, column in the 14 x 14 grid), label ids
-    [B] (index in LABELS) and captions. Runs in the helper process."""
+    [B, c, c, 3], window offsets [B, 2] (patch row, column in the 14 x 14 grid), caption
+    keys [B] (the label's index in LABELS, or for a caption naming several objects 1000 +
+    a bit per named label, so that equal keys mean captions that name the same things) and
+    captions. Runs in the helper process."""
     rng = np.random.default_rng([seed, step])
+    # Whether a scene's caption names its extra objects comes from a generator of its own,
+    # so that the images are the same with and without --name-extras-chance.
+    naming_rng = np.random.default_rng([seed, step, 2])
     images, labels, captions, patch_labels, patch_objects = [], [], [], [], []
     for _ in range(batch):
         image, info = draw_shapes.training_scene(rng, canvas, extra_chance=extra_chance)
         images.append(image)
         labels.append(LABELS.index(info["label"]))
         captions.append(caption_for(info, rng))
+        if (name_extras_chance > 0 and len(info["objects"]) > 1
+                and naming_rng.random() < name_extras_chance):
+            names = [name for name, _ in info["objects"]]
+            labels[-1] = 1000 + sum(1 << LABELS.index(name) for name in names)
+            captions[-1] = naming_caption(names, naming_rng)
         patch_labels.append(patch_labels_for(info, canvas, patch, object_cover))
         patch_objects.append(patch_objects_for(info, canvas, patch))
     window = canvas // patch
@@ -487,6 +508,10 @@ def main():
     parser.add_argument("--extra-object-chance", type=float, default=0.0,
                         help="share of object scenes that get 1-2 smaller, unmentioned objects "
                              "of other classes (0: one object per image)")
+    parser.add_argument("--name-extras-chance", type=float, default=0.0,
+                        help="share of scenes with extra objects whose caption names every "
+                             "object (\"a photo of a star, a cross and a four.\"), matched "
+                             "only by captions naming the same set (0: the main object alone)")
     parser.add_argument("--patch-label-cover", type=float, default=0.3,
                         help="least share of a patch an object must cover for the patch term "
                              "to label it with that object; patches between 0.02 and this "
@@ -578,7 +603,7 @@ def main():
             canvas, batch = schedule(step, args.steps, sizes)
             pending[step] = pool.apply_async(
                 draw_batch, (args.seed, step, canvas, batch, args.extra_object_chance,
-                             args.patch_label_cover))
+                             args.patch_label_cover, 14, 16, args.name_extras_chance))
 
     for step in range(start, args.steps):
         for later in range(step, step + ahead):
