@@ -122,9 +122,8 @@ def draw_batch(seed, step, canvas, batch, extra_chance=0.0, object_cover=0.3, gr
                name_extras_chance=0.0):
     """The step's scenes, drawn from a generator seeded by (seed, step): uint8 images
     [B, c, c, 3], window offsets [B, 2] (patch row, column in the 14 x 14 grid), caption
-    keys [B] (the label's index in LABELS, or for a caption naming several objects 1000 +
-    a bit per named label, so that equal keys mean captions that name the same things) and
-    captions. Runs in the helper process."""
+    keys [B] (a bit per label the caption names, index in LABELS, so that equal keys mean
+    captions that name the same things) and captions. Runs in the helper process."""
     rng = np.random.default_rng([seed, step])
     # Whether a scene's caption names its extra objects comes from a generator of its own,
     # so that the images are the same with and without --name-extras-chance.
@@ -133,12 +132,12 @@ def draw_batch(seed, step, canvas, batch, extra_chance=0.0, object_cover=0.3, gr
     for _ in range(batch):
         image, info = draw_shapes.training_scene(rng, canvas, extra_chance=extra_chance)
         images.append(image)
-        labels.append(LABELS.index(info["label"]))
+        labels.append(1 << LABELS.index(info["label"]))
         captions.append(caption_for(info, rng))
         if (name_extras_chance > 0 and len(info["objects"]) > 1
                 and naming_rng.random() < name_extras_chance):
             names = [name for name, _ in info["objects"]]
-            labels[-1] = 1000 + sum(1 << LABELS.index(name) for name in names)
+            labels[-1] = sum(1 << LABELS.index(name) for name in names)
             captions[-1] = naming_caption(names, naming_rng)
         patch_labels.append(patch_labels_for(info, canvas, patch, object_cover))
         patch_objects.append(patch_objects_for(info, canvas, patch))
@@ -191,7 +190,7 @@ def tokenize_short(bpe, captions):
 
 
 def to_batch(drawn, bpe):
-    """draw_batch's output as tensors: images [B, 3, c, c], offsets [B, 2], labels [B],
+    """draw_batch's output as tensors: images [B, 3, c, c], offsets [B, 2], caption keys [B],
     tokens [B, T], patch labels [B, g*g] and one caption's tokens per label [L, T]."""
     images, offsets, labels, captions, patch_labels, label_captions, patch_objects = drawn
     return (to_tensor(images), torch.from_numpy(offsets), torch.from_numpy(labels),
@@ -368,9 +367,10 @@ def faded_spread_loss(log_probabilities, same, on_object, groups, fade):
 
 def contrastive_loss(model, images, offsets, labels, tokens, patch_labels=None,
                      label_tokens=None, patch_weight=0.0, object_patch_weight=1.0):
-    """CLIP's symmetric loss with every same-label pair as a match (soft targets). With
-    `patch_weight` > 0, plus that weight times a patch term: each labelled patch feature
-    (TagCLIP's coarse-step features, dense()) classified against one caption per label.
+    """CLIP's symmetric loss with every pair of equal caption keys (`labels`, draw_batch's) as
+    a match (soft targets). With `patch_weight` > 0, plus that weight times a patch term: each
+    labelled patch feature (TagCLIP's coarse-step features, dense()) classified against one
+    caption per label.
     `object_patch_weight` weighs patches labelled with an object against background ones
     (most patches show background, so unweighted the term can favour it)."""
     if patch_weight > 0:
@@ -603,7 +603,8 @@ def main():
             canvas, batch = schedule(step, args.steps, sizes)
             pending[step] = pool.apply_async(
                 draw_batch, (args.seed, step, canvas, batch, args.extra_object_chance,
-                             args.patch_label_cover, 14, 16, args.name_extras_chance))
+                             args.patch_label_cover),
+                {"name_extras_chance": args.name_extras_chance})
 
     for step in range(start, args.steps):
         for later in range(step, step + ahead):
