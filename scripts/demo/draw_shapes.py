@@ -430,6 +430,38 @@ def training_scene(rng, size, object_chance=0.85, extra_chance=0.0):
                                 "objects": objects, "background_map": background_map}
 
 
+def zoom_on_main_object(image, info, rng, margin=(-0.1, 0.4), least_side=8):
+    """A training_scene() image [S, S, 3] and record cut to a box around its main object and
+    stretched back to S x S, bilinearly: the close-up, blurred by the enlargement and often
+    stretched out of shape, that TagCLIP's reidentification step shows the class token (a
+    box around a class's map, resized to the input size). Each side of the object's
+    bounding box moves out by a share of the box's extent drawn from `margin` (negative:
+    in, cutting the object), within the image. Returns the new image and record: object
+    masks resized alike (objects left with no pixel dropped), background map by nearest
+    neighbour, "scale" None (a caption no longer says how large the object looks)."""
+    size = image.shape[0]
+    ys, xs = np.nonzero(info["objects"][0][1] > 0.5)
+    if len(xs) == 0:
+        return image, info
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    low, high = margin
+    w, h = x1 - x0, y1 - y0
+    box = [x0 - rng.uniform(low, high) * w, y0 - rng.uniform(low, high) * h,
+           x1 + rng.uniform(low, high) * w, y1 + rng.uniform(low, high) * h]
+    x0, y0 = (int(np.clip(round(v), 0, size - least_side)) for v in box[:2])
+    x1 = int(np.clip(round(box[2]), x0 + least_side, size))
+    y1 = int(np.clip(round(box[3]), y0 + least_side, size))
+
+    def stretch(array, interpolation):  # [y0:y1, x0:x1] -> [S, S]
+        return cv2.resize(np.ascontiguousarray(array[y0:y1, x0:x1]), (size, size),
+                          interpolation=interpolation)
+
+    objects = [(name, stretch(mask, cv2.INTER_LINEAR)) for name, mask in info["objects"]]
+    zoomed = dict(info, scale=None, objects=[o for o in objects if o[1].max() > 0],
+                  background_map=stretch(info["background_map"], cv2.INTER_NEAREST))
+    return stretch(image, cv2.INTER_LINEAR), zoomed
+
+
 def benchmark_scene(rng, size=224, count=None, min_visible=0.6):
     """A multi-object scene [size, size, 3] uint8 and its objects: dicts with "name",
     "box" (x0, y0, x1, y1 inclusive pixel bounds of the visible part), "visible" (fraction

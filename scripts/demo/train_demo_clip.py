@@ -119,18 +119,23 @@ def naming_caption(names, rng):
 
 
 def draw_batch(seed, step, canvas, batch, extra_chance=0.0, object_cover=0.3, grid=14, patch=16,
-               name_extras_chance=0.0):
+               name_extras_chance=0.0, zoom_chance=0.0):
     """The step's scenes, drawn from a generator seeded by (seed, step): uint8 images
     [B, c, c, 3], window offsets [B, 2] (patch row, column in the 14 x 14 grid), caption
     keys [B] (a bit per label the caption names, index in LABELS, so that equal keys mean
-    captions that name the same things) and captions. Runs in the helper process."""
+    captions that name the same things) and captions. A share `zoom_chance` of the object
+    scenes are close-ups of their main object (draw_shapes.zoom_on_main_object). Runs in
+    the helper process."""
     rng = np.random.default_rng([seed, step])
     # Whether a scene's caption names its extra objects comes from a generator of its own,
     # so that the images are the same with and without --name-extras-chance.
     naming_rng = np.random.default_rng([seed, step, 2])
+    zoom_rng = np.random.default_rng([seed, step, 3])  # and likewise for close-ups
     images, labels, captions, patch_labels, patch_objects = [], [], [], [], []
     for _ in range(batch):
         image, info = draw_shapes.training_scene(rng, canvas, extra_chance=extra_chance)
+        if zoom_chance > 0 and info["objects"] and zoom_rng.random() < zoom_chance:
+            image, info = draw_shapes.zoom_on_main_object(image, info, zoom_rng)
         images.append(image)
         labels.append(1 << LABELS.index(info["label"]))
         captions.append(caption_for(info, rng))
@@ -512,6 +517,10 @@ def main():
                         help="share of scenes with extra objects whose caption names every "
                              "object (\"a photo of a star, a cross and a four.\"), matched "
                              "only by captions naming the same set (0: the main object alone)")
+    parser.add_argument("--zoom-chance", type=float, default=0.0,
+                        help="share of object scenes cut to a box around their main object "
+                             "and stretched back to the canvas, as TagCLIP's reidentification "
+                             "step shows its crops to the class token (0: none)")
     parser.add_argument("--patch-label-cover", type=float, default=0.3,
                         help="least share of a patch an object must cover for the patch term "
                              "to label it with that object; patches between 0.02 and this "
@@ -604,7 +613,8 @@ def main():
             pending[step] = pool.apply_async(
                 draw_batch, (args.seed, step, canvas, batch, args.extra_object_chance,
                              args.patch_label_cover),
-                {"name_extras_chance": args.name_extras_chance})
+                {"name_extras_chance": args.name_extras_chance,
+                 "zoom_chance": args.zoom_chance})
 
     for step in range(start, args.steps):
         for later in range(step, step + ahead):
