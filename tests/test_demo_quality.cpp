@@ -18,20 +18,16 @@
 namespace tagclip {
 namespace {
 
-// Measured with the committed model on the 48 images of regression.txt (mAP 64.4, F1 52.5
+// Measured with the committed model on the 48 images of regression.txt (mAP 74.1, F1 62.0
 // with --method tagclip; README "The demo CLIP and the ablation") and set a little under, so
 // float drift across machines and thread counts passes and a real loss of quality does not.
 // Retrain the model or change the benchmark: measure again and move these.
-constexpr double kTagclipMapFloor = 0.62;
-constexpr double kTagclipF1Floor = 0.50;
-// On the held-out split (400 images), measured: tagclip 11.5 mAP over global (95% bootstrap
-// interval [+9.3, +13.6]); the coarse step's recall 24.9 points over the class token's.
-constexpr double kTagclipGainOverGlobal = 0.10;
+constexpr double kTagclipMapFloor = 0.72;
+constexpr double kTagclipF1Floor = 0.60;
+// On the held-out split (400 images), measured: tagclip 14.5 mAP over global (95% bootstrap
+// interval [+12.6, +16.4]); the coarse step's recall 24.9 points over the class token's.
+constexpr double kTagclipGainOverGlobal = 0.12;
 constexpr double kCoarseRecallGainOverGlobal = 0.20;
-// CWR's step is the one stage the committed model does not keep at least level: 0.5 mAP under
-// DMAR on the held-out split, 95% bootstrap interval [-1.6, +0.6]. It may be that much under,
-// not more; a reidentification that stops working costs several points.
-constexpr double kCwrSlackUnderDmar = 0.01;
 
 class DemoQuality : public ::testing::Test {
  protected:
@@ -76,13 +72,14 @@ TEST_F(DemoQuality, TagclipKeepsItsMapAndF1OnTheSyntheticSubset) {
                                  << report["precision"] << ", R " << report["recall"] << ")";
 }
 
-// The paper's ablation on the held-out split (README: global 56.9, coarse 66.5, dmar 69.0,
-// tagclip 68.5 mAP): the coarse step and DMAR each rank the classes at least as well as the
-// stage before, CWR stays within kCwrSlackUnderDmar of DMAR, and the whole method beats
-// plain CLIP by 10 mAP or more. Its first observation too: classifying patches finds objects
-// the class token misses (recall 62.7% against 37.8%). A patch path that stops telling
-// objects apart, or a refinement that spreads a class's evidence onto other objects, breaks
-// the order.
+// The paper's ablation on the held-out split (README: global 58.0, coarse 70.0, dmar 71.2,
+// tagclip 72.5 mAP): each stage ranks the classes at least as well as the one before it
+// (DMAR +1.1 over the coarse step, 95% bootstrap interval [+0.1, +2.3]; CWR +1.3 over DMAR,
+// [+0.4, +2.2]), and the whole method beats plain CLIP by 12 mAP or more. Its first
+// observation too: classifying patches finds objects the class token misses (recall 61.9%
+// against 37.0%). A patch path that stops telling objects apart, a refinement that spreads a
+// class's evidence onto other objects, or a reidentification that stops working breaks the
+// order.
 TEST_F(DemoQuality, EachStageRanksAtLeastAsWellAsTheOneBeforeOnTheHeldOutSplit) {
   const std::vector<std::string> stages = {"global", "coarse", "dmar", "tagclip"};
   std::vector<nlohmann::json> reports;
@@ -94,9 +91,8 @@ TEST_F(DemoQuality, EachStageRanksAtLeastAsWellAsTheOneBeforeOnTheHeldOutSplit) 
   }
   for (size_t i = 1; i < stages.size(); ++i) {
     const double before = reports[i - 1]["mAP"], now = reports[i]["mAP"];
-    const double slack = stages[i] == "tagclip" ? kCwrSlackUnderDmar : 0.0;
-    EXPECT_GE(now, before - slack) << stages[i] << " mAP " << now << " under " << stages[i - 1]
-                                   << "'s " << before;
+    EXPECT_GE(now, before) << stages[i] << " mAP " << now << " under " << stages[i - 1] << "'s "
+                           << before;
   }
   const double global_map = reports[0]["mAP"], tagclip_map = reports[3]["mAP"];
   EXPECT_GE(tagclip_map, global_map + kTagclipGainOverGlobal)

@@ -14,12 +14,12 @@
 namespace tagclip {
 namespace {
 
-// Measured with the committed model (README "Classify, then segment": 28.2 mIoU plain, 34.2
+// Measured with the committed model (README "Classify, then segment": 35.7 mIoU plain, 37.2
 // with the CRF on these 48 images) and set a little under, so float drift across machines
 // and thread counts passes and a real loss does not. Retrain the model or change the
 // benchmark: measure again and move these.
-constexpr double kMapsMiouFloor = 0.27;
-constexpr double kCrfMiouFloor = 0.32;
+constexpr double kMapsMiouFloor = 0.34;
+constexpr double kCrfMiouFloor = 0.35;
 
 TEST(DemoSegmentationQuality, MapsAndCrfKeepTheirMiouOnTheSyntheticSubset) {
   const std::string dir = testing::make_scratch_dir("demo-segmentation-quality");
@@ -57,8 +57,9 @@ TEST(DemoSegmentationQuality, MapsAndCrfKeepTheirMiouOnTheSyntheticSubset) {
   RecordProperty("mIoU_crf", std::to_string(crf_miou));
   EXPECT_GE(plain_miou, kMapsMiouFloor) << "mIoU of the demo maps fell to " << plain_miou;
   EXPECT_GE(crf_miou, kCrfMiouFloor) << "mIoU after the CRF fell to " << crf_miou;
-  // The CRF snaps masks to the drawn shapes' edges: on these images it is worth 6.0 points.
-  EXPECT_GE(crf_miou, plain_miou + 0.02) << "CRF " << crf_miou << ", plain " << plain_miou;
+  // The CRF snaps masks to the drawn shapes' edges: on these images it is worth 1.5 points (the
+  // committed model's maps already follow the shapes more closely than earlier models' did).
+  EXPECT_GE(crf_miou, plain_miou + 0.01) << "CRF " << crf_miou << ", plain " << plain_miou;
 }
 
 }  // namespace

@@ -55,18 +55,16 @@ TEST(TagSamples, TagsEverySampleImageAndDrawsItsHeatMaps) {
   if (real_model) return;  // ViT-B/16's tags on the photos were never run here
 
   // What the committed demo CLIP says of each scene, best tag first (README "The demo CLIP and
-  // the ablation"): 8 of the 18 drawn objects, and 8 false tags (cross and triangle on the
-  // first scene, arrow and flower on the second, hexagon, heart, arrow, four). Scores within
-  // 0.005 of those measured on the project's machine.
+  // the ablation"): 6 of the 18 drawn objects, and 3 false tags (arrow and flower on the
+  // second scene, moon). Scores within 0.005 of those measured on the project's machine.
   using Tags = std::vector<std::pair<std::string, double>>;
   const std::map<std::string, Tags> expected = {
-      {"01_heart_diamond", {{"heart", 0.146}, {"cross", 0.131}, {"triangle", 0.078}}},
-      {"02_star_cross_four", {{"arrow", 0.342}, {"flower", 0.313}, {"cross", 0.244}}},
-      {"03_four_heart_seven_circle", {{"four", 0.517}, {"hexagon", 0.317}}},
-      {"04_arrow_bolt", {{"bolt", 0.275}, {"heart", 0.235}, {"arrow", 0.228}}},
-      {"05_spiral_four_triangle", {{"four", 0.347}, {"arrow", 0.265}}},
-      {"06_cross_diamond_seven_triangle",
-       {{"diamond", 0.396}, {"triangle", 0.363}, {"four", 0.225}}}};
+      {"01_heart_diamond", {{"heart", 0.215}}},
+      {"02_star_cross_four", {{"arrow", 0.427}, {"flower", 0.232}, {"cross", 0.230}}},
+      {"03_four_heart_seven_circle", {{"four", 0.520}}},
+      {"04_arrow_bolt", {{"bolt", 0.768}}},
+      {"05_spiral_four_triangle", {{"triangle", 0.587}}},
+      {"06_cross_diamond_seven_triangle", {{"diamond", 0.434}, {"moon", 0.283}}}};
   const auto records = testing::parse_json_lines(testing::read_all(out + "/samples-tags.jsonl"));
   ASSERT_EQ(records.size(), expected.size());
   for (const auto& record : records) {
