@@ -138,6 +138,15 @@ def _shape_canvas(name, n, rng):
     return canvas
 
 
+def mask_bounds(mask, threshold):
+    """The box (x0, y0, x1, y1) of the pixels of `mask` [h, w] above `threshold`, ends
+    exclusive, or None when no pixel is."""
+    ys, xs = np.nonzero(mask > threshold)
+    if len(xs) == 0:
+        return None
+    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+
+
 def object_mask(name, size, rng):
     """A float32 mask [h, w] of class `name`, rotated and stretched at random, whose longer
     side is `size` pixels (drawn 4x larger and shrunk, for smooth edges)."""
@@ -150,8 +159,8 @@ def object_mask(name, size, rng):
     matrix[0, :] *= stretch  # horizontal stretch after the turn
     matrix[0, 2] += n / 2 * (1 - stretch)
     canvas = cv2.warpAffine(canvas, matrix, (n, n), flags=cv2.INTER_LINEAR)
-    ys, xs = np.nonzero(canvas > 127)
-    canvas = canvas[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    x0, y0, x1, y1 = mask_bounds(canvas, 127)  # a drawn shape always has pixels
+    canvas = canvas[y0:y1, x0:x1]
     h, w = canvas.shape
     scale = size / max(h, w)
     out_w, out_h = max(3, round(w * scale)), max(3, round(h * scale))
@@ -440,10 +449,10 @@ def zoom_on_main_object(image, info, rng, margin=(-0.1, 0.4), least_side=8):
     masks resized alike (objects left with no pixel dropped), background map by nearest
     neighbour, "scale" None (a caption no longer says how large the object looks)."""
     size = image.shape[0]
-    ys, xs = np.nonzero(info["objects"][0][1] > 0.5)
-    if len(xs) == 0:
+    bounds = mask_bounds(info["objects"][0][1], 0.5)
+    if bounds is None:
         return image, info
-    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    x0, y0, x1, y1 = bounds
     low, high = margin
     w, h = x1 - x0, y1 - y0
     box = [x0 - rng.uniform(low, high) * w, y0 - rng.uniform(low, high) * h,
@@ -515,12 +524,13 @@ def benchmark_scene(rng, size=224, count=None, min_visible=0.6):
                        "area": float(full.sum())})
     objects = []
     for info, visible in zip(placed, masks):
-        ys, xs = np.nonzero(visible > 0.5)
-        if len(xs) == 0:
+        bounds = mask_bounds(visible, 0.5)
+        if bounds is None:  # covered whole by later objects
             continue
         info = dict(info)
         info["visible"] = float(visible.sum() / max(1e-6, info.pop("area")))
-        info["box"] = (int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))
+        x0, y0, x1, y1 = bounds
+        info["box"] = (x0, y0, x1 - 1, y1 - 1)  # inclusive, as VOC's boxes
         info["coverage"] = visible
         objects.append(info)
     return finish(image, rng, blur_chance=0.1), objects
