@@ -119,7 +119,7 @@ def naming_caption(names, rng):
 
 
 def draw_batch(seed, step, canvas, batch, extra_chance=0.0, object_cover=0.3, grid=14, patch=16,
-               name_extras_chance=0.0, zoom_chance=0.0):
+               name_extras_chance=0.0, zoom_chance=0.0, attention_object_cover=0.5):
     """The step's scenes, drawn from a generator seeded by (seed, step): uint8 images
     [B, c, c, 3], window offsets [B, 2] (patch row, column in the 14 x 14 grid), caption
     keys [B] (a bit per label the caption names, index in LABELS, so that equal keys mean
@@ -145,7 +145,7 @@ def draw_batch(seed, step, canvas, batch, extra_chance=0.0, object_cover=0.3, gr
             labels[-1] = sum(1 << LABELS.index(name) for name in names)
             captions[-1] = naming_caption(names, naming_rng)
         patch_labels.append(patch_labels_for(info, canvas, patch, object_cover))
-        patch_objects.append(patch_objects_for(info, canvas, patch))
+        patch_objects.append(patch_objects_for(info, canvas, patch, attention_object_cover))
     window = canvas // patch
     offsets = rng.integers(0, grid - window + 1, (batch, 2))
     # The patch loss's captions come from their own generator, so that the images and
@@ -177,15 +177,17 @@ def patch_labels_for(info, canvas, patch, object_cover=0.3):
     return labels.reshape(-1)
 
 
-def patch_objects_for(info, canvas, patch):
-    """Per patch [g*g]: which of the scene's objects covers at least half of it (its index
-    in info["objects"]), or -1. The attention term keeps each object's patches from
-    attending to the other objects."""
+def patch_objects_for(info, canvas, patch, least_cover=0.5):
+    """Per patch [g*g]: which of the scene's objects covers the most of it, where that is at
+    least `least_cover` (its index in info["objects"]), or -1 (background). The attention
+    terms give each patch its object's or the background's region; at 0.5 an object under
+    about 40 px has hardly a patch of its own, so its patches are asked to attend to the
+    background around it."""
     g = canvas // patch
     if not info["objects"]:
         return np.full(g * g, -1, np.int64)
     cover = np.stack([m.reshape(g, patch, g, patch).mean((1, 3)) for _, m in info["objects"]])
-    return np.where(cover.max(0) >= 0.5, cover.argmax(0), -1).reshape(-1).astype(np.int64)
+    return np.where(cover.max(0) >= least_cover, cover.argmax(0), -1).reshape(-1).astype(np.int64)
 
 
 def tokenize_short(bpe, captions):
@@ -543,6 +545,9 @@ def main():
                         help="with --attention-spread-weight: a background patch's target "
                              "weight on a background patch d patches away is exp(-d / F), "
                              "not even (0: even)")
+    parser.add_argument("--attention-object-cover", type=float, default=0.5,
+                        help="least share of a patch an object must cover for the attention "
+                             "terms to count the patch as the object's (below: background)")
     parser.add_argument("--attention-blocks", type=int, nargs="+", default=[-4, -3, -2],
                         help="blocks the attention term shapes, negative from the end "
                              "(default: the ones tagclip's DMAR reads)")
@@ -614,7 +619,8 @@ def main():
                 draw_batch, (args.seed, step, canvas, batch, args.extra_object_chance,
                              args.patch_label_cover),
                 {"name_extras_chance": args.name_extras_chance,
-                 "zoom_chance": args.zoom_chance})
+                 "zoom_chance": args.zoom_chance,
+                 "attention_object_cover": args.attention_object_cover})
 
     for step in range(start, args.steps):
         for later in range(step, step + ahead):
