@@ -14,6 +14,11 @@ Columns:
                              scores, n = the image's number of classes (no threshold)
   found 1/2/3/4              tagged share on images with 1, 2, 3, 4 objects
   false tags/image           tags of classes the image does not show
+A second table, by objects per image n = 1..4:
+  exact n                    share of the images whose tags are exactly their classes
+                             (for n <= 4 the same as "at least 80% of the objects found
+                             and no false tag", the README's sample-scene target)
+  false n                    false tags per image
 Needs only the standard library.
 """
 import argparse
@@ -49,6 +54,7 @@ def breakdown(root, classes, path):
         counts[key] = (total + 1, hits + int(hit))
 
     images = false_tags = 0
+    per_count = {}  # objects per image -> [images, exact images, false tags]
     with open(path, encoding="utf-8") as f:
         for line in f:
             record = json.loads(line)
@@ -66,7 +72,14 @@ def breakdown(root, classes, path):
                 add(f"found {len(present)}", name in tags)
             false_tags += len(tags - present)
             images += 1
+            tally = per_count.setdefault(len(present), [0, 0, 0])
+            tally[0] += 1
+            tally[1] += int(tags == present)
+            tally[2] += len(tags - present)
     share = {key: hits / total for key, (total, hits) in counts.items()}
+    for n, (total, exact, false) in per_count.items():
+        share[f"exact {n}"] = exact / total
+        share[f"false {n}"] = false / total
     return share, false_tags / max(1, images), images
 
 
@@ -78,13 +91,22 @@ def main():
     args = parser.parse_args()
     classes = read_classes(args.classes)
     columns = ["small", "medium", "large", "top-n", "found 1", "found 2", "found 3", "found 4"]
+    results = [(path, *breakdown(args.root, classes, path)) for path in args.predictions]
     print("| predictions | " + " | ".join(columns) + " | false tags/image | images |")
     print("|---" * (len(columns) + 3) + "|")
-    for path in args.predictions:
-        share, false_per_image, images = breakdown(args.root, classes, path)
+    for path, share, false_per_image, images in results:
         cells = [f"{100 * share[c]:.1f}" if c in share else "-" for c in columns]
         print(f"| {os.path.basename(path)} | " + " | ".join(cells) +
               f" | {false_per_image:.2f} | {images} |")
+    exact = [f"exact {n}" for n in range(1, 5)]
+    false = [f"false {n}" for n in range(1, 5)]
+    print()
+    print("| predictions | " + " | ".join(exact + false) + " |")
+    print("|---" * (len(exact) + len(false) + 1) + "|")
+    for path, share, _, _ in results:
+        cells = [f"{100 * share[c]:.1f}" if c in share else "-" for c in exact]
+        cells += [f"{share[c]:.2f}" if c in share else "-" for c in false]
+        print(f"| {os.path.basename(path)} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
