@@ -49,12 +49,11 @@ def read_objects(root, image_id):
 def breakdown(root, classes, path):
     counts = {}
 
-    def add(key, hit):
+    def add(key, hit):  # hit: a bool, or a count (a share then reads as a mean per image)
         total, hits = counts.get(key, (0, 0))
         counts[key] = (total + 1, hits + int(hit))
 
     images = false_tags = 0
-    per_count = {}  # objects per image -> [images, exact images, false tags]
     with open(path, encoding="utf-8") as f:
         for line in f:
             record = json.loads(line)
@@ -70,16 +69,12 @@ def breakdown(root, classes, path):
                 add("top-n", name in ranked)
             for name in present:
                 add(f"found {len(present)}", name in tags)
-            false_tags += len(tags - present)
+            false = len(tags - present)
+            add(f"exact {len(present)}", tags == present)
+            add(f"false {len(present)}", false)
+            false_tags += false
             images += 1
-            tally = per_count.setdefault(len(present), [0, 0, 0])
-            tally[0] += 1
-            tally[1] += int(tags == present)
-            tally[2] += len(tags - present)
     share = {key: hits / total for key, (total, hits) in counts.items()}
-    for n, (total, exact, false) in per_count.items():
-        share[f"exact {n}"] = exact / total
-        share[f"false {n}"] = false / total
     return share, false_tags / max(1, images), images
 
 
